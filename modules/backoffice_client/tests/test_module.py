@@ -1,0 +1,13 @@
+# This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license terms.
+
+from trytond.modules.company.tests import CompanyTestMixin
+from trytond.tests.test_tryton import ModuleTestCase
+
+
+class BackofficeClientTestCase(CompanyTestMixin, ModuleTestCase):
+    "Test BackOffice Client module"
+    module = 'backoffice_client'
+
+
+del ModuleTestCase

@@ -1,0 +1,13 @@
+# This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license terms.
+
+from trytond.modules.company.tests import CompanyTestMixin
+from trytond.tests.test_tryton import ModuleTestCase
+
+
+class BackofficeZoneTestCase(CompanyTestMixin, ModuleTestCase):
+    "Test BackOffice Zone module"
+    module = 'backoffice_zone'
+
+
+del ModuleTestCase

@@ -1,0 +1,199 @@
+# This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license terms.
+"""Demo data for the BackOffice suite, loaded with proteus.
+
+Deterministic (seeded), so every demo database shows the same clients and
+orders.  Each load_* function adds one concern; later modules add theirs.
+"""
+import datetime as dt
+import random
+from decimal import Decimal
+
+from proteus import Model
+
+CANTONS = [
+    ('CH-AG', "Aargau"), ('CH-AI', "Appenzell Innerrhoden"),
+    ('CH-AR', "Appenzell Ausserrhoden"), ('CH-BE', "Bern"),
+    ('CH-BL', "Basel-Landschaft"), ('CH-BS', "Basel-Stadt"),
+    ('CH-FR', "Fribourg"), ('CH-GE', "Genève"), ('CH-GL', "Glarus"),
+    ('CH-GR', "Graubünden"), ('CH-JU', "Jura"), ('CH-LU', "Luzern"),
+    ('CH-NE', "Neuchâtel"), ('CH-NW', "Nidwalden"), ('CH-OW', "Obwalden"),
+    ('CH-SG', "Sankt Gallen"), ('CH-SH', "Schaffhausen"),
+    ('CH-SO', "Solothurn"), ('CH-SZ', "Schwyz"), ('CH-TG', "Thurgau"),
+    ('CH-TI', "Ticino"), ('CH-UR', "Uri"), ('CH-VD', "Vaud"),
+    ('CH-VS', "Valais"), ('CH-ZG', "Zug"), ('CH-ZH', "Zürich"),
+    ]
+
+# category: [(product, unit, list price CHF)]
+CATALOGUE = {
+    "Dairy": [
+        ("Whole milk 1 l", 'u', '1.60'), ("Cream 35% 0.5 l", 'u', '4.20'),
+        ("Butter 250 g", 'u', '3.90'), ("Natural yoghurt 180 g", 'u', '0.85'),
+        ],
+    "Cheese": [
+        ("Gruyère AOP 1 kg", 'kg', '24.50'), ("Emmentaler AOP 1 kg", 'kg',
+            '19.80'), ("Vacherin Fribourgeois 1 kg", 'kg', '27.00'),
+        ("Tête de Moine 800 g", 'u', '23.40'),
+        ],
+    "Bakery": [
+        ("Zopf 500 g", 'u', '4.80'), ("Ruchbrot 1 kg", 'u', '5.20'),
+        ("Gipfeli (10)", 'u', '7.50'),
+        ],
+    "Beverages": [
+        ("Mineral water 1.5 l (6)", 'u', '5.40'),
+        ("Apple juice 1 l", 'u', '2.40'), ("Espresso beans 1 kg", 'kg',
+            '28.00'),
+        ],
+    "Fruit & Vegetables": [
+        ("Apples Gala", 'kg', '3.80'), ("Potatoes", 'kg', '1.90'),
+        ("Carrots", 'kg', '2.10'), ("Lettuce", 'u', '1.70'),
+        ],
+    "Meat": [
+        ("Beef entrecôte", 'kg', '58.00'), ("Chicken breast", 'kg', '29.50'),
+        ("Cervelat (2)", 'u', '3.20'),
+        ],
+    "Dry goods": [
+        ("Flour white 1 kg", 'u', '1.80'), ("Risotto rice 1 kg", 'u', '4.60'),
+        ("Olive oil 1 l", 'u', '12.90'),
+        ],
+    }
+
+# name, B2B?, street, postal code, city, canton, email
+CLIENTS = [
+    ("Restaurant Kronenhalle", True, "Rämistrasse 4", "8001", "Zürich",
+        'CH-ZH', "office@kronenhalle.example"),
+    ("Hotel Bellevue Bern", True, "Kochergasse 3", "3011", "Bern", 'CH-BE',
+        "einkauf@bellevue-bern.example"),
+    ("Café du Bourg-de-Four", True, "Place du Bourg-de-Four 13", "1204",
+        "Genève", 'CH-GE', "commandes@bourgdefour.example"),
+    ("Boulangerie Lausanne Gare", True, "Place de la Gare 9", "1003",
+        "Lausanne", 'CH-VD', "achats@boulangerie-gare.example"),
+    ("Kantine Novartis Campus", True, "Fabrikstrasse 2", "4056", "Basel",
+        'CH-BS', "kantine@campus.example"),
+    ("Seehotel Luzern", True, "Haldenstrasse 8", "6006", "Luzern", 'CH-LU',
+        "kueche@seehotel-luzern.example"),
+    ("Grotto Ticinese", True, "Via Nassa 22", "6900", "Lugano", 'CH-TI',
+        "ordini@grotto.example"),
+    ("Quartierladen St. Gallen", True, "Marktgasse 10", "9000",
+        "St. Gallen", 'CH-SG', "laden@quartier-sg.example"),
+    ("Spital Aarau Gastronomie", True, "Tellstrasse 25", "5001", "Aarau",
+        'CH-AG', "gastro@spital-aarau.example"),
+    ("Hôtel des Alpes Sion", True, "Rue du Rhône 5", "1950", "Sion",
+        'CH-VS', "reception@alpes-sion.example"),
+    ("Comité d'entreprise Nestlé Vevey", True, "Avenue Nestlé 55", "1800",
+        "Vevey", 'CH-VD', "ce@vevey.example"),
+    ("Pizzeria Da Mario Winterthur", True, "Marktgasse 40", "8400",
+        "Winterthur", 'CH-ZH', "mario@pizzeria.example"),
+    ("Anna Keller", False, "Seefeldstrasse 120", "8008", "Zürich", 'CH-ZH',
+        "anna.keller@mail.example"),
+    ("Luc Favre", False, "Rue de Carouge 48", "1205", "Genève", 'CH-GE',
+        "luc.favre@mail.example"),
+    ("Sophie Meier", False, "Zähringerstrasse 30", "3012", "Bern", 'CH-BE',
+        "sophie.meier@mail.example"),
+    ("Marco Bernasconi", False, "Via Cantonale 3", "6500", "Bellinzona",
+        'CH-TI', "marco.b@mail.example"),
+    ("Claire Dubois", False, "Rue du Seyon 12", "2000", "Neuchâtel",
+        'CH-NE', "claire.dubois@mail.example"),
+    ("Thomas Brunner", False, "Bahnhofstrasse 5", "6300", "Zug", 'CH-ZG',
+        "t.brunner@mail.example"),
+    ]
+
+
+def switzerland():
+    "Switzerland and its 26 cantons (ISO 3166-2), created once"
+    Country = Model.get('country.country')
+    Subdivision = Model.get('country.subdivision')
+    countries = Country.find([('code', '=', 'CH')])
+    if countries:
+        return countries[0]
+    country = Country(name="Switzerland", code='CH', code3='CHE',
+        code_numeric='756')
+    country.save()
+    Subdivision.save([
+            Subdivision(country=country, code=code, name=name, type='canton')
+            for code, name in CANTONS])
+    return country
+
+
+def load_products(company):
+    "The catalogue: products in categories, with their revenue account"
+    from trytond.modules.account.tests.tools import get_accounts
+    Category = Model.get('product.category')
+    Template = Model.get('product.template')
+    Uom = Model.get('product.uom')
+    units = {
+        'u': Uom.find([('name', '=', "Unit")])[0],
+        'kg': Uom.find([('name', '=', "Kilogram")])[0],
+        }
+    accounts = get_accounts(company)
+    food = Category(name="Food and beverages", accounting=True,
+        account_revenue=accounts['revenue'],
+        account_expense=accounts['expense'])
+    food.save()
+    dairy = None
+    templates = []
+    for name, items in CATALOGUE.items():
+        category = Category(name=name, parent=dairy if name == "Cheese"
+            else None)
+        category.save()
+        if name == "Dairy":
+            dairy = category
+        for product, unit, price in items:
+            template = Template(name=product, type='goods', salable=True,
+                default_uom=units[unit], sale_uom=units[unit],
+                list_price=Decimal(price), account_category=food)
+            template.categories.append(Category(category.id))
+            template.products[0].cost_price = (
+                Decimal(price) * Decimal('0.6')).quantize(Decimal('0.0001'))
+            templates.append(template)
+    Template.save(templates)
+    Product = Model.get('product.product')
+    return Product.find([('salable', '=', True)])
+
+
+def load_clients():
+    "Business and private clients with their delivery address"
+    Party = Model.get('party.party')
+    Subdivision = Model.get('country.subdivision')
+    country = switzerland()
+    cantons = {s.code: s for s in Subdivision.find([('country', '=', country)])}
+    parties = []
+    for name, _, street, postal_code, city, canton, email in CLIENTS:
+        party = Party(name=name)
+        address, = party.addresses
+        address.street = street
+        address.postal_code = postal_code
+        address.city = city
+        address.country = country
+        address.subdivision = cantons[canton]
+        party.contact_mechanisms.new(type='email', value=email)
+        parties.append(party)
+    Party.save(parties)
+    return parties
+
+
+def load_orders(clients, products, rng):
+    "Orders of the last weeks, a few still open, most confirmed"
+    Sale = Model.get('sale.sale')
+    today = dt.date.today()
+    sales = []
+    for number in range(24):
+        client = clients[number % len(clients)]
+        sale = Sale(party=client)
+        sale.sale_date = today - dt.timedelta(days=rng.randint(0, 40))
+        for product in rng.sample(products, rng.randint(2, 6)):
+            line = sale.lines.new(product=product)
+            line.quantity = rng.choice([1, 2, 3, 5, 10, 12, 20])
+        sales.append(sale)
+    Sale.save(sales)
+    quoted = sales[4:]
+    Sale.click(quoted, 'quote')
+    Sale.click(quoted[4:], 'confirm')
+    return sales
+
+
+def load(company):
+    rng = random.Random(20261123)
+    products = load_products(company)
+    clients = load_clients()
+    load_orders(clients, products, rng)
