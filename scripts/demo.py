@@ -5,6 +5,7 @@
 Run through scripts/demo, which prepares the virtualenv first.
 """
 import argparse
+import fcntl
 import hashlib
 import os
 import secrets
@@ -173,13 +174,28 @@ def build_database(var, config, password):
     run([sys.executable, ROOT / 'scripts' / 'demo_setup.py',
             '--config', config, '--database', building.stem],
         "loading the demo data")
+    check_database(building)
     building.rename(db_dir / f'{DATABASE}.sqlite')
+
+
+def lock_var(var):
+    """Hold var/ for this run (and the server it becomes): two builds in one
+    file would damage it"""
+    lock = (var / 'db' / '.lock').open('w')
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise DemoError(
+            f"another scripts/demo is building or serving {var}: stop it "
+            "first, or give this one another folder with --var")
+    return lock
 
 
 def main(argv=None):
     args = parse_args(argv)
     var = args.var.resolve()
     (var / 'db').mkdir(parents=True, exist_ok=True)
+    held = lock_var(var)
     if not args.build_only:
         check_port(args.port)
     sao = install_sao()
@@ -205,6 +221,7 @@ def main(argv=None):
         f"  database: {DATABASE}   login: admin   "
         f"password: {password.read_text().strip()}\n"
         "  (Ctrl-C stops the server)\n", flush=True)
+    os.set_inheritable(held.fileno(), True)
     os.execv(BIN / 'trytond', [
             'trytond', '-c', str(config), '-d', DATABASE])
 

@@ -6,6 +6,7 @@ Deterministic (seeded), so every demo database shows the same clients and
 orders.  Each load_* function adds one concern; later modules add theirs.
 """
 import datetime as dt
+import json
 import random
 from decimal import Decimal
 
@@ -58,44 +59,100 @@ CATALOGUE = {
         ],
     }
 
-# name, B2B?, street, postal code, city, canton, email
+# name, B2B?, street, postal code, city, canton, email, latitude, longitude
 CLIENTS = [
     ("Restaurant Kronenhalle", True, "Rämistrasse 4", "8001", "Zürich",
-        'CH-ZH', "office@kronenhalle.example"),
+        'CH-ZH', "office@kronenhalle.example",
+        47.3668, 8.5458),
     ("Hotel Bellevue Bern", True, "Kochergasse 3", "3011", "Bern", 'CH-BE',
-        "einkauf@bellevue-bern.example"),
+        "einkauf@bellevue-bern.example",
+        46.9466, 7.4446),
     ("Café du Bourg-de-Four", True, "Place du Bourg-de-Four 13", "1204",
-        "Genève", 'CH-GE', "commandes@bourgdefour.example"),
+        "Genève", 'CH-GE', "commandes@bourgdefour.example",
+        46.201, 6.1481),
     ("Boulangerie Lausanne Gare", True, "Place de la Gare 9", "1003",
-        "Lausanne", 'CH-VD', "achats@boulangerie-gare.example"),
+        "Lausanne", 'CH-VD', "achats@boulangerie-gare.example",
+        46.5167, 6.6291),
     ("Kantine Novartis Campus", True, "Fabrikstrasse 2", "4056", "Basel",
-        'CH-BS', "kantine@campus.example"),
+        'CH-BS', "kantine@campus.example",
+        47.57, 7.57),
     ("Seehotel Luzern", True, "Haldenstrasse 8", "6006", "Luzern", 'CH-LU',
-        "kueche@seehotel-luzern.example"),
+        "kueche@seehotel-luzern.example",
+        47.0537, 8.315),
     ("Grotto Ticinese", True, "Via Nassa 22", "6900", "Lugano", 'CH-TI',
-        "ordini@grotto.example"),
+        "ordini@grotto.example",
+        46.0036, 8.951),
     ("Quartierladen St. Gallen", True, "Marktgasse 10", "9000",
-        "St. Gallen", 'CH-SG', "laden@quartier-sg.example"),
+        "St. Gallen", 'CH-SG', "laden@quartier-sg.example",
+        47.4245, 9.3767),
     ("Spital Aarau Gastronomie", True, "Tellstrasse 25", "5001", "Aarau",
-        'CH-AG', "gastro@spital-aarau.example"),
+        'CH-AG', "gastro@spital-aarau.example",
+        47.3937, 8.053),
     ("Hôtel des Alpes Sion", True, "Rue du Rhône 5", "1950", "Sion",
-        'CH-VS', "reception@alpes-sion.example"),
+        'CH-VS', "reception@alpes-sion.example",
+        46.2311, 7.3606),
     ("Comité d'entreprise Nestlé Vevey", True, "Avenue Nestlé 55", "1800",
-        "Vevey", 'CH-VD', "ce@vevey.example"),
+        "Vevey", 'CH-VD', "ce@vevey.example",
+        46.4603, 6.8489),
     ("Pizzeria Da Mario Winterthur", True, "Marktgasse 40", "8400",
-        "Winterthur", 'CH-ZH', "mario@pizzeria.example"),
+        "Winterthur", 'CH-ZH', "mario@pizzeria.example",
+        47.4997, 8.7302),
     ("Anna Keller", False, "Seefeldstrasse 120", "8008", "Zürich", 'CH-ZH',
-        "anna.keller@mail.example"),
+        "anna.keller@mail.example",
+        47.3547, 8.5534),
     ("Luc Favre", False, "Rue de Carouge 48", "1205", "Genève", 'CH-GE',
-        "luc.favre@mail.example"),
+        "luc.favre@mail.example",
+        46.1935, 6.1428),
     ("Sophie Meier", False, "Zähringerstrasse 30", "3012", "Bern", 'CH-BE',
-        "sophie.meier@mail.example"),
+        "sophie.meier@mail.example",
+        46.956, 7.4343),
     ("Marco Bernasconi", False, "Via Cantonale 3", "6500", "Bellinzona",
-        'CH-TI', "marco.b@mail.example"),
+        'CH-TI', "marco.b@mail.example",
+        46.193, 9.021),
     ("Claire Dubois", False, "Rue du Seyon 12", "2000", "Neuchâtel",
-        'CH-NE', "claire.dubois@mail.example"),
+        'CH-NE', "claire.dubois@mail.example",
+        46.992, 6.931),
     ("Thomas Brunner", False, "Bahnhofstrasse 5", "6300", "Zug", 'CH-ZG',
-        "t.brunner@mail.example"),
+        "t.brunner@mail.example",
+        47.1709, 8.517),
+    ]
+
+
+# Geneva's urban area, drawn around the city (lon/lat)
+GENEVA = {"type": "Polygon", "coordinates": [[
+    [6.0850, 46.1850], [6.1150, 46.1620], [6.1700, 46.1650],
+    [6.2150, 46.1850], [6.2200, 46.2150], [6.1850, 46.2400],
+    [6.1300, 46.2450], [6.0900, 46.2250], [6.0850, 46.1850]]]}
+
+MORNING = [('06:00', '10:00')]
+TWO_ROUNDS = [('06:00', '10:00'), ('14:00', '17:00')]
+
+# code, name, colour, priority, weekdays, windows, cut-off hours,
+# rules: (kind, value)
+ZONES = [
+    ('ZH-CITY', "Zürich City", '#1f77b4', 10, '012345', TWO_ROUNDS, 12,
+        [('postal', '8000-8099')]),
+    ('ZH-WIN', "Winterthur", '#aec7e8', 0, '13', MORNING, 18,
+        [('postal', '84*')]),
+    ('ZH', "Canton of Zürich", '#17becf', 0, '024', MORNING, 18,
+        [('subdivision', 'CH-ZH')]),
+    ('BE', "Bern", '#d62728', 0, '14', MORNING, 24,
+        [('postal', '3000-3030'), ('city', "Bern")]),
+    ('BS', "Basel", '#9467bd', 0, '03', MORNING, 24,
+        [('postal', '4000-4059')]),
+    ('GE', "Genève", '#2ca02c', 0, '024', [('05:30', '09:30')], 24,
+        [('polygon', GENEVA)]),
+    ('LS', "Lausanne", '#98df8a', 5, '13', MORNING, 24,
+        [('postal', '1000-1018')]),
+    ('VD', "Vaud", '#bcbd22', 0, '3', MORNING, 36,
+        [('subdivision', 'CH-VD')]),
+    ('CENTRAL', "Central Switzerland", '#ff7f0e', 0, '2', MORNING, 36,
+        [('subdivision', c) for c in ['CH-LU', 'CH-ZG', 'CH-SZ', 'CH-NW',
+                'CH-OW', 'CH-UR']]),
+    ('TI', "Ticino", '#e377c2', 0, '3', MORNING, 48,
+        [('subdivision', 'CH-TI')]),
+    ('EAST', "Eastern Switzerland", '#8c564b', 0, '1', MORNING, 36,
+        [('subdivision', c) for c in ['CH-SG', 'CH-TG', 'CH-AR', 'CH-AI']]),
     ]
 
 
@@ -151,6 +208,40 @@ def load_products(company):
     return Product.find([('salable', '=', True)])
 
 
+def load_zones(company):
+    """The supplier's delivery zones; Aargau, Valais and Neuchâtel are left
+    without one, so the office finds addresses no zone covers"""
+    Zone = Model.get('backoffice.zone')
+    Subdivision = Model.get('country.subdivision')
+    country = switzerland()
+    cantons = {s.code: s for s in Subdivision.find([('country', '=', country)])}
+    zones = []
+    for sequence, (code, name, colour, priority, days, windows, cutoff,
+            rules) in enumerate(ZONES):
+        zone = Zone(code=code, name=name, colour=colour, priority=priority,
+            sequence=sequence, cutoff_hours=cutoff, weekdays=list(days))
+        for day in days:
+            for start, end in windows:
+                zone.windows.new(weekday=day,
+                    start=dt.time.fromisoformat(start),
+                    end=dt.time.fromisoformat(end))
+        for kind, value in rules:
+            rule = zone.rules.new(kind=kind)
+            if kind == 'postal':
+                rule.pattern = value
+                rule.country = country
+            elif kind == 'city':
+                rule.city = value
+                rule.country = country
+            elif kind == 'subdivision':
+                rule.subdivision = cantons[value]
+            else:
+                rule.geojson = json.dumps(value)
+        zones.append(zone)
+    Zone.save(zones)
+    return zones
+
+
 def load_clients():
     "Business and private clients with their delivery address"
     Party = Model.get('party.party')
@@ -158,7 +249,8 @@ def load_clients():
     country = switzerland()
     cantons = {s.code: s for s in Subdivision.find([('country', '=', country)])}
     parties = []
-    for name, _, street, postal_code, city, canton, email in CLIENTS:
+    for (name, _, street, postal_code, city, canton, email,
+            latitude, longitude) in CLIENTS:
         party = Party(name=name)
         address, = party.addresses
         address.street = street
@@ -166,6 +258,8 @@ def load_clients():
         address.city = city
         address.country = country
         address.subdivision = cantons[canton]
+        address.latitude = latitude
+        address.longitude = longitude
         party.contact_mechanisms.new(type='email', value=email)
         parties.append(party)
     Party.save(parties)
@@ -195,5 +289,6 @@ def load_orders(clients, products, rng):
 def load(company):
     rng = random.Random(20261123)
     products = load_products(company)
+    load_zones(company)
     clients = load_clients()
     load_orders(clients, products, rng)
