@@ -1,13 +1,764 @@
 # This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
 # level of this repository contains the full copyright notices and license terms.
+import datetime as dt
+import threading
+import time
+import unittest
+from contextlib import contextmanager
+from decimal import Decimal
 
-from trytond.modules.company.tests import CompanyTestMixin
-from trytond.tests.test_tryton import ModuleTestCase
+from trytond import backend
+from trytond.exceptions import UserError
+
+from trytond.modules.backoffice_order.exceptions import (
+    DiscountError, LinesLockedError, SchemeError, SplitError, StageChangedError,
+    StageGateError, StageInUseError, StageMoveError, TransitionError)
+from trytond.modules.company.tests import (
+    CompanyTestMixin, create_company, create_employee, set_company)
+from trytond.pool import Pool
+from trytond.tests.test_tryton import (
+    DB_NAME, ModuleTestCase, activate_module, drop_db, with_transaction)
+from trytond.transaction import Transaction, TransactionError, check_access
 
 
-class BackofficeOrderTestCase(CompanyTestMixin, ModuleTestCase):
+@contextmanager
+def request(transaction=None):
+    """Undo what the block wrote when it raises, as the RPC dispatcher rolls
+    back a failed request, so a test can check that nothing stored changed
+    """
+    transaction = transaction or Transaction()
+    cursor = transaction.connection.cursor()
+    # python-sql has no SAVEPOINT statement
+    cursor.execute('SAVEPOINT order_test_request')
+    try:
+        yield
+    except Exception:
+        cursor.execute('ROLLBACK TO SAVEPOINT order_test_request')
+        transaction.counter += 1
+        for cache in transaction.cache.values():
+            cache.clear()
+        raise
+    else:
+        cursor.execute('RELEASE SAVEPOINT order_test_request')
+
+
+def create_user(company, login='sales', groups=('sale.group_sale',)):
+    pool = Pool()
+    User = pool.get('res.user')
+    ModelData = pool.get('ir.model.data')
+    user = User(
+        login=login, name=login.title(),
+        companies=[company], company=company,
+        groups=[ModelData.get_id(*g.split('.')) for g in groups])
+    user.save()
+    return user
+
+
+@contextmanager
+def as_user(user):
+    "Act as user through the RPC checks (access rights, groups)"
+    transaction = Transaction()
+    with transaction.set_user(user.id), check_access():
+        yield
+
+
+class OrderTestMixin:
+
+    def setup_order(self, company):
+        "A client, a service product, the default scheme"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Uom = pool.get('product.uom')
+        Template = pool.get('product.template')
+        Product = pool.get('product.product')
+        Scheme = pool.get('backoffice.fulfilment.scheme')
+        Zone = pool.get('backoffice.zone')
+        zone = Zone(
+            company=company, name="Centre", code='C',
+            weekdays=['0', '1', '2', '3', '4'],
+            windows=[{'weekday': '0', 'start': dt.time(8),
+                    'end': dt.time(12)}])
+        zone.save()
+        client = Party(name="Client", addresses=[{'zone': zone.id}])
+        client.save()
+        ModelData = pool.get('ir.model.data')
+        unit = Uom(ModelData.get_id('product', 'uom_unit'))
+        template = Template(
+            name="Flour", type='service', default_uom=unit, salable=True,
+            sale_uom=unit, list_price=Decimal('10'))
+        template.save()
+        product = Product(template=template)
+        product.save()
+        scheme = Scheme.get(company)
+        return client, product, scheme
+
+    def create_sale(self, client, product, quantity=1, price=None):
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        Line = pool.get('sale.line')
+        sale = Sale(party=client)
+        sale.on_change_party()
+        # no invoice: the tests set up no chart of accounts
+        sale.invoice_method = 'manual'
+        line = Line(
+            type='line', product=product, quantity=quantity,
+            unit=product.default_uom,
+            unit_price=price if price is not None else Decimal('10'),
+            base_price=Decimal('10'))
+        sale.lines = [line]
+        sale.save()
+        return sale
+
+    def stage(self, scheme, code):
+        for stage in scheme.stages:
+            if stage.code == code:
+                return stage
+
+
+class BackofficeOrderTestCase(OrderTestMixin, CompanyTestMixin,
+        ModuleTestCase):
     "Test BackOffice Order module"
     module = 'backoffice_order'
+
+    @with_transaction()
+    def test_default_scheme(self):
+        "The default scheme is created on first use, once"
+        pool = Pool()
+        Scheme = pool.get('backoffice.fulfilment.scheme')
+        company = create_company()
+        with set_company(company):
+            scheme = Scheme.get()
+            self.assertEqual(
+                [s.code for s in scheme.stages],
+                ['new', 'confirmed', 'preparing', 'ready', 'in_transit',
+                    'delivered', 'cancelled'])
+            self.assertEqual(scheme.start_stage.code, 'new')
+            self.assertEqual(Scheme.get(), scheme)
+            self.assertEqual(Scheme.search_count([]), 1)
+            self.assertIn(
+                (self.stage(scheme, 'new').id,
+                    self.stage(scheme, 'confirmed').id),
+                scheme.allowed())
+
+    @with_transaction()
+    def test_scheme_stage_count(self):
+        "A scheme keeps 3 to 8 active stages, a start and an end"
+        pool = Pool()
+        Scheme = pool.get('backoffice.fulfilment.scheme')
+        Stage = pool.get('backoffice.fulfilment.stage')
+        company = create_company()
+        with set_company(company):
+            scheme = Scheme.get()
+            stages = list(scheme.stages)
+            with self.assertRaises(SchemeError) as cm, request():
+                Stage.write(stages[1:6], {'active': False})
+            self.assertIn("2 active stages", cm.exception.message)
+            self.assertIn("3 to 8", cm.exception.message)
+            self.assertEqual(
+                len(Stage.search([('scheme', '=', scheme.id)])), 7)
+
+            with self.assertRaises(SchemeError) as cm, request():
+                Stage.create([{
+                            'scheme': scheme.id, 'name': "Extra %s" % i,
+                            'code': 'extra%s' % i, 'kind': 'processing',
+                            } for i in range(2)])
+            self.assertIn("9 active stages", cm.exception.message)
+
+            with self.assertRaises(SchemeError) as cm, request():
+                Stage.write([self.stage(scheme, 'new')], {'start': False})
+            self.assertIn("start stage", cm.exception.message)
+            self.assertTrue(self.stage(Scheme(scheme.id), 'new').start)
+
+            with self.assertRaises(SchemeError) as cm, request():
+                Stage.write([
+                        self.stage(scheme, 'delivered'),
+                        self.stage(scheme, 'cancelled')], {'end': False})
+            self.assertIn("end stage", cm.exception.message)
+
+    @with_transaction()
+    def test_transition_same_stage(self):
+        "A transition leads to another stage"
+        pool = Pool()
+        Scheme = pool.get('backoffice.fulfilment.scheme')
+        Transition = pool.get('backoffice.fulfilment.transition')
+        company = create_company()
+        with set_company(company):
+            scheme = Scheme.get()
+            new = self.stage(scheme, 'new')
+            with self.assertRaises(TransitionError) as cm, request():
+                Transition.create([{
+                            'scheme': scheme.id, 'from_': new.id,
+                            'to': new.id}])
+            self.assertIn('"New" to another stage', cm.exception.message)
+
+    @with_transaction()
+    def test_stage_in_use(self):
+        "A stage holding orders is neither deleted nor retired"
+        pool = Pool()
+        Stage = pool.get('backoffice.fulfilment.stage')
+        company = create_company()
+        with set_company(company):
+            client, product, scheme = self.setup_order(company)
+            sale = self.create_sale(client, product)
+            new = self.stage(scheme, 'new')
+            self.assertEqual(sale.stage, new)
+            with self.assertRaises(StageInUseError) as cm, request():
+                Stage.delete([new])
+            self.assertIn('delete the stage "New"', cm.exception.message)
+            with self.assertRaises(StageInUseError) as cm, request():
+                Stage.write([new], {'active': False})
+            self.assertIn('retire the stage "New"', cm.exception.message)
+            self.assertTrue(Stage(new.id).active)
+
+    @with_transaction()
+    def test_move_flow(self):
+        "Orders move along the transitions, running the sale actions"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        company = create_company()
+        with set_company(company):
+            client, product, scheme = self.setup_order(company)
+            user = create_user(company)
+            admin = pool.get('res.user')(Transaction().user)
+            sale = self.create_sale(client, product)
+            with as_user(user):
+                Sale.move_to_stage(
+                    [sale], self.stage(scheme, 'confirmed'))
+                sale = Sale(sale.id)
+                self.assertEqual(sale.stage.code, 'confirmed')
+                self.assertIn(sale.state, {'confirmed', 'processing'})
+                Sale.move_to_stage(
+                    [sale], self.stage(scheme, 'preparing'))
+                sale = Sale(sale.id)
+                self.assertEqual(sale.stage.code, 'preparing')
+                self.assertEqual(sale.state, 'processing')
+
+                with self.assertRaises(StageMoveError) as cm, request():
+                    Sale.move_to_stage([sale], self.stage(scheme, 'delivered'))
+                self.assertEqual(
+                    cm.exception.message,
+                    'The order "%s" cannot go from stage "Preparing" to '
+                    'stage "Delivered": the scheme has no such '
+                    'transition.' % sale.rec_name)
+                self.assertEqual(Sale(sale.id).stage.code, 'preparing')
+
+            sale = Sale(sale.id)
+            self.assertEqual(
+                [(a.kind, a.old_value, a.new_value, a.user)
+                    for a in sale.activities],
+                [('stage', None, 'New', admin),
+                    ('stage', 'New', 'Confirmed', user),
+                    ('stage', 'Confirmed', 'Preparing', user)])
+
+    @with_transaction()
+    def test_stage_write_refused(self):
+        "The stage is not written directly"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        company = create_company()
+        with set_company(company):
+            client, product, scheme = self.setup_order(company)
+            sale = self.create_sale(client, product)
+            with self.assertRaises(StageMoveError) as cm, request():
+                Sale.write([sale], {
+                        'stage': self.stage(scheme, 'ready').id})
+            self.assertIn('only through "Change Stage"', cm.exception.message)
+            self.assertEqual(Sale(sale.id).stage.code, 'new')
+
+    @with_transaction()
+    def test_gate(self):
+        "Only the members of the approval group enter a gated stage"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        Stage = pool.get('backoffice.fulfilment.stage')
+        Group = pool.get('res.group')
+        company = create_company()
+        with set_company(company):
+            client, product, scheme = self.setup_order(company)
+            group = Group(name="Credit Review")
+            group.save()
+            confirmed = self.stage(scheme, 'confirmed')
+            Stage.write([confirmed], {'gate_group': group.id})
+            user = create_user(company)
+            reviewer = create_user(company, 'reviewer')
+            reviewer.groups += (group,)
+            reviewer.save()
+            sale = self.create_sale(client, product)
+            with as_user(user):
+                with self.assertRaises(StageGateError) as cm, request():
+                    Sale.move_to_stage([sale], confirmed)
+                self.assertEqual(
+                    cm.exception.message,
+                    'Only the members of group "Credit Review" may move '
+                    'orders into stage "Confirmed"; the order "%s" stays '
+                    'where it is.' % sale.rec_name)
+            sale = Sale(sale.id)
+            self.assertEqual((sale.stage.code, sale.state), ('new', 'draft'))
+            with as_user(reviewer):
+                Sale.move_to_stage([sale], confirmed)
+            self.assertEqual(Sale(sale.id).stage, confirmed)
+
+    @with_transaction()
+    def test_credit_limit(self):
+        "The credit limit refuses the confirmation; the order stays"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        company = create_company()
+        with set_company(company):
+            client, product, scheme = self.setup_order(company)
+            client.credit_limit_amount = Decimal('100')
+            client.save()
+            user = create_user(company)
+            sale = self.create_sale(client, product, quantity=15)
+            self.assertTrue(sale.manual_review)
+            self.assertIn("Credit limit exceeded", sale.review_reasons)
+            self.assertIn("Manual review", sale.labels)
+            with as_user(user):
+                with self.assertRaises(StageMoveError) as cm, request():
+                    Sale.move_to_stage([sale], self.stage(scheme, 'confirmed'))
+                self.assertIn(
+                    'would exceed the credit limit of "Client"',
+                    cm.exception.message)
+            sale = Sale(sale.id)
+            self.assertEqual((sale.stage.code, sale.state), ('new', 'draft'))
+
+    @with_transaction()
+    def test_bulk_move(self):
+        "Each order is checked on its own: a refusal does not block others"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        company = create_company()
+        with set_company(company):
+            client, product, scheme = self.setup_order(company)
+            client.credit_limit_amount = Decimal('100')
+            client.save()
+            user = create_user(company)
+            # 40 + 50 pass together; 30 more would pass alone, not with them
+            sales = [self.create_sale(client, product, quantity=q)
+                for q in [4, 5, 3]]
+            moved = self.create_sale(client, product, quantity=1)
+            confirmed = self.stage(scheme, 'confirmed')
+            with as_user(user):
+                Sale.move_to_stage([moved], confirmed)
+                moved = Sale(moved.id)
+                result = Sale.bulk_move(
+                    sales + [moved], confirmed,
+                    expected={moved.id: self.stage(scheme, 'new').id})
+            self.assertEqual(result['moved'], sales[:2])
+            self.assertEqual(
+                {s: type(e) for s, e in result['refused'].items()},
+                {sales[2]: StageMoveError, moved: StageChangedError})
+            self.assertIn(
+                'changed by someone else',
+                result['refused'][moved].message)
+            self.assertEqual(
+                [Sale(s.id).stage.code for s in sales],
+                ['confirmed', 'confirmed', 'new'])
+
+    @with_transaction()
+    def test_upstream_buttons_sync(self):
+        "The upstream buttons keep the stage in sync"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        company = create_company()
+        with set_company(company):
+            client, product, scheme = self.setup_order(company)
+            sale = self.create_sale(client, product)
+            Sale.quote([sale])
+            # no stage of kind quotation: the order stays New
+            self.assertEqual(Sale(sale.id).stage.code, 'new')
+            Sale.confirm([sale])
+            sale = Sale(sale.id)
+            self.assertEqual(sale.stage.code, 'confirmed')
+            self.assertIn('Follows the sale', sale.activities[-1].description)
+            sale2 = self.create_sale(client, product)
+            Sale.cancel([sale2])
+            self.assertEqual(Sale(sale2.id).stage.code, 'cancelled')
+
+    @with_transaction()
+    def test_tracked_edits(self):
+        "Edits of tracked fields reach the timeline with old and new values"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        company = create_company()
+        with set_company(company):
+            client, product, scheme = self.setup_order(company)
+            driver = create_employee(company, "Dwight")
+            sale = self.create_sale(client, product)
+            Sale.write([sale], {
+                    'priority': 'urgent',
+                    'driver': driver.id,
+                    'delivery_date': dt.date(2030, 1, 7),
+                    })
+            sale = Sale(sale.id)
+            self.assertEqual(
+                sorted((a.kind, a.field, a.old_value, a.new_value)
+                    for a in sale.activities if a.kind != 'stage'),
+                [('assignment', 'driver', None, 'Dwight'),
+                    ('edit', 'delivery_date', None, '2030-01-07'),
+                    ('edit', 'priority', 'Normal', 'Urgent')])
+            self.assertTrue(sale.label_urgent)
+            self.assertEqual(
+                Sale.search([('label_urgent', '=', True)]), [sale])
+            self.assertEqual(
+                Sale.search([('label_urgent', '=', False)]), [])
+
+    @with_transaction()
+    def test_lines_locked(self):
+        "Lines and delivery date are not edited where the stage forbids it"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        company = create_company()
+        with set_company(company):
+            client, product, scheme = self.setup_order(company)
+            user = create_user(company)
+            sale = self.create_sale(client, product)
+            with as_user(user):
+                Sale.move_to_stage([sale], self.stage(scheme, 'confirmed'))
+                with self.assertRaises(LinesLockedError) as cm, request():
+                    Sale.write([Sale(sale.id)], {
+                            'delivery_date': dt.date(2030, 1, 7)})
+                self.assertIn(
+                    'cannot be edited in stage "Confirmed"',
+                    cm.exception.message)
+            self.assertIsNone(Sale(sale.id).delivery_date)
+
+    @with_transaction()
+    def test_discount_negative(self):
+        "A discount cannot make a line negative; one is recorded"
+        pool = Pool()
+        Line = pool.get('sale.line')
+        Sale = pool.get('sale.sale')
+        company = create_company()
+        with set_company(company):
+            client, product, scheme = self.setup_order(company)
+            sale = self.create_sale(client, product)
+            line, = sale.lines
+            with self.assertRaises(DiscountError) as cm, request():
+                Line.write([line], {'unit_price': Decimal('-1')})
+            self.assertIn('negative', cm.exception.message)
+            self.assertEqual(Line(line.id).unit_price, Decimal('10'))
+            Line.write([line], {
+                    'unit_price': Decimal('8'),
+                    'discount_reason': "Damaged box"})
+            sale = Sale(sale.id)
+            activity = sale.activities[-1]
+            self.assertEqual(
+                (activity.kind, activity.old_value, activity.new_value),
+                ('discount', '10', '8'))
+            self.assertIn("Damaged box", activity.description)
+            self.assertTrue(sale.manual_review)
+            self.assertIn("Unit price set by hand", sale.review_reasons)
+
+    @with_transaction()
+    def test_delivery_events(self):
+        "Delivery events move the orders to the stages that accept them"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        company = create_company()
+        with set_company(company):
+            client, product, scheme = self.setup_order(company)
+            sale = self.create_sale(client, product)
+            Sale.move_to_stage([sale], self.stage(scheme, 'confirmed'))
+            Sale.move_to_stage([sale], self.stage(scheme, 'preparing'))
+            Sale.move_to_stage([sale], self.stage(scheme, 'ready'))
+            self.assertEqual(Sale.picked_up([sale]), [sale])
+            self.assertEqual(Sale(sale.id).stage.code, 'in_transit')
+            Sale.failed([sale])
+            self.assertEqual(Sale(sale.id).stage.code, 'ready')
+            Sale.picked_up([sale])
+            Sale.delivered([sale])
+            sale = Sale(sale.id)
+            self.assertEqual(sale.stage.code, 'delivered')
+            self.assertIn('Delivered', sale.activities[-1].description)
+            # an end stage is final for the drivers
+            self.assertEqual(Sale.failed([sale]), [])
+
+    @with_transaction()
+    def test_auto_confirm(self):
+        "New orders that pass the checks confirm themselves"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        Scheme = pool.get('backoffice.fulfilment.scheme')
+        company = create_company()
+        with set_company(company):
+            client, product, scheme = self.setup_order(company)
+            Scheme.write([scheme], {'auto_confirm': True})
+            ok = self.create_sale(client, product)
+            review = self.create_sale(client, product, price=Decimal('7'))
+            self.assertEqual(Sale.auto_confirm([ok, review]), [ok])
+            self.assertEqual(Sale(ok.id).stage.code, 'confirmed')
+            self.assertEqual(Sale(review.id).stage.code, 'new')
+
+    @with_transaction()
+    def test_split(self):
+        "A split keeps the totals to the cent; bad parts are refused"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        company = create_company()
+        with set_company(company):
+            client, product, scheme = self.setup_order(company)
+            sale = self.create_sale(
+                client, product, quantity=3, price=Decimal('0.3333'))
+            line, = sale.lines
+            total = sale.total_amount
+            with self.assertRaises(SplitError) as cm, request():
+                Sale.split(sale, {line: 4})
+            self.assertIn('do not add up', cm.exception.message)
+            self.assertEqual(Sale(sale.id).lines[0].quantity, 3)
+            with self.assertRaises(SplitError) as cm, request():
+                Sale.split(sale, {line: 3})
+            self.assertIn('leave something', cm.exception.message)
+
+            part = Sale.split(sale, {line: 1}, dt.date(2030, 1, 8))
+            sale = Sale(sale.id)
+            self.assertEqual(part.split_from, sale)
+            self.assertEqual(sale.split_parts, (part,))
+            self.assertEqual(
+                (sale.lines[0].quantity, part.lines[0].quantity), (2, 1))
+            self.assertEqual(sale.total_amount + part.total_amount, total)
+            self.assertEqual(part.stage.code, 'new')
+            self.assertEqual(part.delivery_date, dt.date(2030, 1, 8))
+            self.assertEqual(sale.activities[-1].kind, 'split')
+
+    @with_transaction()
+    def test_search_text_and_labels(self):
+        "Orders are found by client, product and note; labels filter"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        Note = pool.get('ir.note')
+        Stage = pool.get('backoffice.fulfilment.stage')
+        company = create_company()
+        with set_company(company):
+            client, product, scheme = self.setup_order(company)
+            sale = self.create_sale(client, product)
+            other = self.create_sale(client, product)
+            Note.create([{'resource': str(sale), 'message': "Back door"}])
+            self.assertEqual(Sale.search([('text', 'ilike', 'flou')]),
+                [other, sale])
+            self.assertEqual(Sale.search([('text', 'ilike', 'back door')]),
+                [sale])
+            self.assertEqual(Sale.search([('rec_name', 'ilike', 'client')]),
+                [other, sale])
+            self.assertEqual(Sale.search([('text', 'ilike', 'nothing')]), [])
+
+            window, = client.addresses[0].zone.windows
+            monday = dt.date.today() - dt.timedelta(
+                days=dt.date.today().weekday())
+            Sale.write([sale], {
+                    'delivery_date': monday, 'delivery_window': window.id})
+            self.assertTrue(Sale(sale.id).label_near_window)
+            self.assertEqual(
+                Sale.search([('label_near_window', '=', True)]), [sale])
+            self.assertEqual(
+                Sale.search([('label_near_window', '=', False)]), [other])
+            self.assertEqual(
+                Sale.search([('delivery_zone', '=', window.zone.id)]),
+                [other, sale])
+            Stage.write([self.stage(scheme, 'new')], {'ready': True})
+            self.assertFalse(Sale(sale.id).label_near_window)
+
+    @with_transaction()
+    def test_assign_driver_wizard(self):
+        "The driver of several orders is assigned at once, recorded"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        AssignDriver = pool.get(
+            'backoffice.order.assign_driver', type='wizard')
+        company = create_company()
+        with set_company(company):
+            client, product, scheme = self.setup_order(company)
+            driver = create_employee(company, "Dwight")
+            sales = [self.create_sale(client, product) for _ in range(2)]
+            session_id, _, _ = AssignDriver.create()
+            wizard = AssignDriver(session_id)
+            wizard.start.driver = driver
+            with Transaction().set_context(
+                    active_model='sale.sale',
+                    active_ids=[s.id for s in sales]):
+                wizard.transition_assign()
+            for sale in Sale.browse(sales):
+                self.assertEqual(sale.driver, driver)
+                self.assertEqual(
+                    sale.activities[-1].kind, 'assignment')
+
+    @with_transaction()
+    def test_address_change(self):
+        "A new delivery address re-derives zone, window and review"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        Address = pool.get('party.address')
+        company = create_company()
+        with set_company(company):
+            client, product, scheme = self.setup_order(company)
+            window, = client.addresses[0].zone.windows
+            sale = self.create_sale(client, product)
+            Sale.write([sale], {
+                    'delivery_date': dt.date(2030, 1, 7),  # a Monday
+                    'delivery_window': window.id})
+            self.assertFalse(Sale(sale.id).manual_review)
+            elsewhere, = Address.create([{
+                        'party': client.id, 'street': "Lake Road 1"}])
+            Sale.write([sale], {'shipment_address': elsewhere.id})
+            sale = Sale(sale.id)
+            self.assertIsNone(sale.delivery_zone)
+            self.assertIsNone(sale.delivery_window)
+            self.assertTrue(sale.manual_review)
+            self.assertIn("without zone", sale.review_reasons)
+            self.assertEqual(
+                sorted((a.kind, a.field) for a in sale.activities[-2:]),
+                [('address', 'shipment_address'),
+                    ('edit', 'delivery_window')])
+
+    @with_transaction()
+    def test_note_in_timeline(self):
+        "An internal note appears in the timeline"
+        pool = Pool()
+        Note = pool.get('ir.note')
+        Sale = pool.get('sale.sale')
+        company = create_company()
+        with set_company(company):
+            client, product, scheme = self.setup_order(company)
+            sale = self.create_sale(client, product)
+            Note.create([{'resource': str(sale), 'message': "Call first"}])
+            activity = Sale(sale.id).activities[-1]
+            self.assertEqual(
+                (activity.kind, activity.description), ('note', "Call first"))
+
+
+class BackofficeOrderConcurrencyTestCase(OrderTestMixin, unittest.TestCase):
+    """Two users at once, each on a real connection (PostgreSQL only: it
+    has row locks; SQLite serialises whole transactions)"""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if backend.name != 'postgresql':
+            raise unittest.SkipTest("needs PostgreSQL row locks")
+        drop_db()
+        activate_module(['backoffice_order'])
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        if backend.name == 'postgresql':
+            drop_db()
+
+    def setup_committed(self, quantities, credit_limit=None):
+        "A company, a clerk and sales of one client, committed"
+        with Transaction().start(DB_NAME, 0) as transaction:
+            company = create_company()
+            with set_company(company):
+                client, product, scheme = self.setup_order(company)
+                if credit_limit is not None:
+                    client.credit_limit_amount = credit_limit
+                    client.save()
+                user = create_user(company, 'clerk%s' % company.id)
+                sales = [self.create_sale(client, product, quantity=q)
+                    for q in quantities]
+                stages = {s.code: s.id for s in scheme.stages}
+                result = (
+                    company.id, user.id, [s.id for s in sales], stages)
+            transaction.commit()
+        return result
+
+    def run_concurrently(self, user_id, company_id, calls):
+        """Run each call(Sale) in its own thread and transaction, as the
+        RPC dispatcher does: restart on lock requests and lock conflicts.
+        Returns the result or the UserError of each call."""
+        pool = Pool(DB_NAME)
+        barrier = threading.Barrier(len(calls))
+        results = [None] * len(calls)
+
+        def run(index, call):
+            extras = {}
+            waited = False
+            for attempt in range(100):
+                try:
+                    with Transaction().start(
+                            DB_NAME, user_id, context={
+                                'company': company_id},
+                            **extras) as transaction:
+                        if not waited:
+                            # both users act at the same time
+                            waited = True
+                            barrier.wait(timeout=30)
+                        try:
+                            with check_access():
+                                results[index] = call(pool.get('sale.sale'))
+                            transaction.commit()
+                            return
+                        except TransactionError as exception:
+                            transaction.rollback()
+                            exception.fix(extras)
+                            continue
+                        except UserError as exception:
+                            transaction.rollback()
+                            results[index] = exception
+                            return
+                except backend.DatabaseOperationalError:
+                    # the other user holds the lock: retry as the
+                    # dispatcher does
+                    time.sleep(0.05)
+            results[index] = RuntimeError("never got the lock")
+
+        threads = [threading.Thread(target=run, args=(i, c))
+            for i, c in enumerate(calls)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        return results
+
+    def test_same_order_moved_twice(self):
+        "Two users move the same order at once: one wins"
+        pool = Pool(DB_NAME)
+        company, user, (sale_id,), stages = self.setup_committed([1])
+
+        def move(Sale):
+            Sale.move_to_stage(
+                [Sale(sale_id)], pool.get('backoffice.fulfilment.stage')(
+                    stages['confirmed']),
+                expected={sale_id: stages['new']})
+            return 'moved'
+
+        results = self.run_concurrently(user, company, [move, move])
+        self.assertEqual(results.count('moved'), 1, results)
+        error, = [r for r in results if r != 'moved']
+        self.assertIsInstance(error, StageChangedError)
+        self.assertIn("changed by someone else", error.message)
+        with Transaction().start(DB_NAME, 0):
+            sale = pool.get('sale.sale')(sale_id)
+            self.assertEqual(sale.stage.code, 'confirmed')
+            self.assertEqual(
+                [(a.old_value, a.new_value) for a in sale.activities],
+                [(None, 'New'), ('New', 'Confirmed')])
+
+    def test_credit_limit_concurrent(self):
+        "Two orders of a client confirmed at once stay within its limit"
+        pool = Pool(DB_NAME)
+        company, user, sale_ids, stages = self.setup_committed(
+            [6, 6], credit_limit=Decimal('100'))
+
+        def confirm(sale_id):
+            def call(Sale):
+                Sale.move_to_stage(
+                    [Sale(sale_id)],
+                    pool.get('backoffice.fulfilment.stage')(
+                        stages['confirmed']))
+                return 'moved'
+            return call
+
+        results = self.run_concurrently(
+            user, company, [confirm(i) for i in sale_ids])
+        self.assertEqual(results.count('moved'), 1, results)
+        error, = [r for r in results if r != 'moved']
+        self.assertIn('would exceed the credit limit', error.message)
+        with Transaction().start(DB_NAME, 0):
+            Sale = pool.get('sale.sale')
+            self.assertEqual(
+                sorted(Sale(i).stage.code for i in sale_ids),
+                ['confirmed', 'new'])
 
 
 del ModuleTestCase

@@ -1,0 +1,56 @@
+# This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license terms.
+from trytond.exceptions import UserError, UserWarning
+from trytond.model.exceptions import ValidationError
+
+
+class ClientValidationError(ValidationError):
+    "A client profile, billing or delivery value that cannot be used"
+
+
+class VATError(ClientValidationError):
+    "A VAT or UID number with a wrong format or checksum"
+
+
+class DuplicateVATError(ClientValidationError):
+    "The VAT number of another active client"
+
+
+class CreditLimitError(ClientValidationError):
+    "A credit limit that cannot be used"
+
+
+class IBANError(ClientValidationError):
+    "A bank account number that is not a valid IBAN"
+
+
+class WindowError(ClientValidationError):
+    "A preferred delivery window that does not fit"
+
+
+class ContactError(ValidationError):
+    "A contact of a client that cannot be saved"
+
+
+class ContactAdminError(ContactError):
+    "A client with portal logins would be left without Admin"
+
+
+class PortalLoginError(UserError):
+    "A portal login that cannot be created"
+
+
+class RequestError(ValidationError):
+    "An account request with values that cannot be used"
+
+
+class RequestStateError(UserError):
+    "An account request that was already validated"
+
+
+class RequestDuplicateWarning(UserWarning):
+    "An account request that matches existing clients"
+
+
+class ClientBlockedError(UserError):
+    "A sale for a blocked client"

@@ -1,0 +1,322 @@
+# This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license terms.
+"""The history of a client in one place: its latest sales, invoices and
+payments, its notes and attachments, and the list or CSV file of its sales
+filtered by date, state and product"""
+import csv
+import io
+from collections import defaultdict
+
+from sql import Literal, Window
+from sql.functions import RowNumber
+
+from trytond.i18n import gettext
+from trytond.model import ModelView, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval, If, PYSONEncoder
+from trytond.report import Report
+from trytond.tools import grouped_slice, reduce_ids
+from trytond.transaction import Transaction
+from trytond.wizard import Button, StateAction, StateReport, StateView, Wizard
+
+from .insight import sale_states
+from .party import query_batch_size
+
+# How many of the latest sales, invoices and payments the form shows; the
+# links of the form open them all.
+HISTORY = 20
+
+
+class Party(metaclass=PoolMeta):
+    __name__ = 'party.party'
+
+    history_sales = fields.Function(fields.Many2Many(
+            'sale.sale', None, None, "Latest Sales",
+            help="The %d latest sales of the client; the Sales link opens "
+            "them all." % HISTORY),
+        'get_history')
+    history_invoices = fields.Function(fields.Many2Many(
+            'account.invoice', None, None, "Latest Invoices",
+            help="The %d latest customer invoices and credit notes of the "
+            "client; the Invoices link opens them all." % HISTORY),
+        'get_history')
+    history_payments = fields.Function(fields.Many2Many(
+            'account.move.line', None, None, "Latest Payments",
+            help="The %d latest amounts credited to the receivable account "
+            "of the client: its payments and credit notes." % HISTORY),
+        'get_history')
+    client_notes = fields.Function(fields.Many2Many(
+            'ir.note', None, None, "Notes",
+            help="The notes on the client (the notes button of the form "
+            "adds one)."),
+        'get_history')
+    client_attachments = fields.Function(fields.Many2Many(
+            'ir.attachment', None, None, "Attachments",
+            help="The files attached to the client, e.g. contracts and "
+            "letters (the attachment button of the form adds one)."),
+        'get_history')
+
+    @classmethod
+    def get_history(cls, parties, names):
+        "One query per field for all the parties"
+        party_ids = [p.id for p in parties]
+        result = {}
+        for name in names:
+            ids = getattr(cls, '_history_%s' % name)(party_ids)
+            result[name] = {i: ids.get(i, []) for i in party_ids}
+        return result
+
+    @classmethod
+    def _latest(cls, from_, id_column, party_column, order_by, where,
+            party_ids, limit=HISTORY):
+        "The ids of the latest rows per party: {party id: [id, …]}"
+        cursor = Transaction().connection.cursor()
+        result = defaultdict(list)
+        for sub_ids in grouped_slice(party_ids, query_batch_size()):
+            ranked = from_.select(
+                id_column.as_('id'),
+                party_column.as_('party'),
+                RowNumber(window=Window([party_column], order_by=order_by)
+                    ).as_('rank'),
+                where=where & reduce_ids(party_column, list(sub_ids)))
+            cursor.execute(*ranked.select(
+                    ranked.party, ranked.id,
+                    where=ranked.rank <= limit,
+                    order_by=[ranked.party.asc, ranked.rank.asc]))
+            for party_id, id_ in cursor:
+                result[party_id].append(id_)
+        return result
+
+    @classmethod
+    def _history_history_sales(cls, party_ids):
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        sale = Sale.__table__()
+        company = Transaction().context.get('company', -1)
+        return cls._latest(
+            sale, sale.id, sale.party,
+            [sale.sale_date.desc.nulls_first, sale.id.desc],
+            sale.company == company, party_ids)
+
+    @classmethod
+    def _history_history_invoices(cls, party_ids):
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        invoice = Invoice.__table__()
+        company = Transaction().context.get('company', -1)
+        return cls._latest(
+            invoice, invoice.id, invoice.party,
+            [invoice.invoice_date.desc.nulls_first, invoice.id.desc],
+            (invoice.company == company) & (invoice.type == 'out'),
+            party_ids)
+
+    @classmethod
+    def _history_history_payments(cls, party_ids):
+        pool = Pool()
+        Line = pool.get('account.move.line')
+        Move = pool.get('account.move')
+        Account = pool.get('account.account')
+        Type = pool.get('account.account.type')
+        line = Line.__table__()
+        move = Move.__table__()
+        account = Account.__table__()
+        type_ = Type.__table__()
+        company = Transaction().context.get('company', -1)
+        from_ = (line
+            .join(move, condition=line.move == move.id)
+            .join(account, condition=line.account == account.id)
+            .join(type_, condition=account.type == type_.id))
+        return cls._latest(
+            from_, line.id, line.party,
+            [move.date.desc, line.id.desc],
+            (move.company == company)
+            & (type_.receivable == Literal(True))
+            & (line.credit > line.debit),
+            party_ids)
+
+    @classmethod
+    def _resources(cls, Model, party_ids):
+        "{party id: ids} of the records of Model attached to the parties"
+        cursor = Transaction().connection.cursor()
+        table = Model.__table__()
+        result = defaultdict(list)
+        for sub_ids in grouped_slice(party_ids, query_batch_size()):
+            resources = {'%s,%s' % (cls.__name__, i): i for i in sub_ids}
+            cursor.execute(*table.select(table.resource, table.id,
+                    where=table.resource.in_(list(resources)),
+                    order_by=[table.id.desc]))
+            for resource, id_ in cursor:
+                result[resources[resource]].append(id_)
+        return result
+
+    @classmethod
+    def _history_client_notes(cls, party_ids):
+        return cls._resources(Pool().get('ir.note'), party_ids)
+
+    @classmethod
+    def _history_client_attachments(cls, party_ids):
+        return cls._resources(Pool().get('ir.attachment'), party_ids)
+
+
+class SalesHistoryStart(ModelView):
+    __name__ = 'backoffice.client.sales_history.start'
+
+    from_date = fields.Date(
+        "From Date",
+        domain=[
+            If(Eval('to_date') & Eval('from_date'),
+                ('from_date', '<=', Eval('to_date')),
+                ()),
+            ],
+        help="Only the sales of this day or later.")
+    to_date = fields.Date(
+        "To Date",
+        domain=[
+            If(Eval('from_date') & Eval('to_date'),
+                ('to_date', '>=', Eval('from_date')),
+                ()),
+            ],
+        help="Only the sales of this day or earlier.")
+    states = fields.MultiSelection(
+        'get_states', "States", sort=False,
+        help="Only the sales in these states; leave empty for all.")
+    products = fields.Many2Many(
+        'product.product', None, None, "Products",
+        help="Only the sales with one of these products; in the CSV file, "
+        "only their lines.")
+
+    @classmethod
+    def get_states(cls):
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        return Sale.fields_get(['state'])['state']['selection']
+
+    @classmethod
+    def default_states(cls):
+        return sale_states()
+
+
+class SalesHistory(Wizard):
+    "Open or export the sales of clients, filtered"
+    __name__ = 'backoffice.client.sales_history'
+
+    start = StateView(
+        'backoffice.client.sales_history.start',
+        'backoffice_client.sales_history_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Export CSV", 'export', 'tryton-save'),
+            Button("Open", 'open_', 'tryton-ok', default=True),
+            ])
+    open_ = StateAction('sale.act_sale_relate')
+    export = StateReport('backoffice.client.sales_history.csv')
+
+    def _filters(self):
+        return {
+            'from_date': self.start.from_date,
+            'to_date': self.start.to_date,
+            'states': list(self.start.states or []),
+            'products': [p.id for p in self.start.products],
+            }
+
+    def do_open_(self, action):
+        domain = SalesHistoryCSV.sale_domain(
+            [r.id for r in self.records], **self._filters())
+        action['pyson_domain'] = PYSONEncoder().encode(domain)
+        action['name'] += ' (%s)' % ', '.join(r.rec_name for r in self.records)
+        return action, {}
+
+    def do_export(self, action):
+        return action, {
+            'model': 'party.party',
+            'ids': [r.id for r in self.records],
+            'id': self.records[0].id if self.records else None,
+            **self._filters(),
+            }
+
+
+class SalesHistoryCSV(Report):
+    "The lines of the sales of clients as CSV, one row per line"
+    __name__ = 'backoffice.client.sales_history.csv'
+
+    @classmethod
+    def sale_domain(cls, party_ids, from_date=None, to_date=None,
+            states=None, products=None, prefix=''):
+        """The domain of the sales (prefix 'sale.' for their lines) of
+        party_ids in the context company"""
+        domain = [
+            (prefix + 'party', 'in', party_ids),
+            (prefix + 'company', '=',
+                Transaction().context.get('company', -1)),
+            ]
+        if from_date:
+            domain.append((prefix + 'sale_date', '>=', from_date))
+        if to_date:
+            domain.append((prefix + 'sale_date', '<=', to_date))
+        if states:
+            domain.append((prefix + 'state', 'in', states))
+        if products and not prefix:
+            domain.append(('lines.product', 'in', products))
+        return domain
+
+    @classmethod
+    def execute(cls, ids, data):
+        pool = Pool()
+        ActionReport = pool.get('ir.action.report')
+        action_id = data.get('action_id')
+        if action_id is None:
+            action_report, = ActionReport.search([
+                    ('report_name', '=', cls.__name__),
+                    ], limit=1)
+        else:
+            action_report = ActionReport(action_id)
+        cls.check_access(action_report, 'party.party', ids)
+        content = cls.render_csv(ids, data)
+        return ('csv', content, False, action_report.name)
+
+    @classmethod
+    def render_csv(cls, party_ids, data):
+        pool = Pool()
+        Line = pool.get('sale.line')
+        Sale = pool.get('sale.sale')
+        domain = cls.sale_domain(
+            list(map(int, party_ids)),
+            from_date=data.get('from_date'), to_date=data.get('to_date'),
+            states=data.get('states'), prefix='sale.')
+        domain.append(('type', '=', 'line'))
+        if data.get('products'):
+            domain.append(('product', 'in', data['products']))
+        # The ORM reads the lines and their sales by batches (not one query
+        # per line) and applies the access rules of the user.
+        lines = Line.search(domain, order=[
+                ('sale.sale_date', 'ASC'), ('sale.id', 'ASC'),
+                ('sequence', 'ASC NULLS FIRST'), ('id', 'ASC')])
+        states = dict(Sale.fields_get(['state'])['state']['selection'])
+        output = io.StringIO()
+        writer = csv.writer(output)
+        writer.writerow([gettext('backoffice_client.msg_csv_%s' % c)
+                for c in [
+                    'client_code', 'client', 'sale', 'reference', 'date',
+                    'state', 'product_code', 'product', 'description',
+                    'quantity', 'unit', 'unit_price', 'amount', 'currency']])
+        for line in lines:
+            sale = line.sale
+            writer.writerow([
+                    sale.party.code,
+                    sale.party.name,
+                    sale.number or '',
+                    sale.reference or '',
+                    sale.sale_date.isoformat() if sale.sale_date else '',
+                    states.get(sale.state, sale.state),
+                    line.product.code if line.product else '',
+                    line.product.name if line.product else '',
+                    line.description or '',
+                    # plain numbers: a spreadsheet reads them in any locale
+                    repr(line.quantity) if line.quantity is not None else '',
+                    line.unit.symbol if line.unit else '',
+                    str(line.unit_price) if line.unit_price is not None
+                    else '',
+                    str(line.amount) if line.amount is not None else '',
+                    sale.currency.code,
+                    ])
+        # with a BOM, spreadsheets open the accents right
+        return output.getvalue().encode('utf-8-sig')

@@ -1,0 +1,876 @@
+# This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license terms.
+import re
+from collections import defaultdict
+
+import stdnum.exceptions
+from sql import Literal, Null
+from stdnum import get_cc_module
+from stdnum import iban as stdnum_iban
+
+from trytond import backend
+from trytond.i18n import gettext
+from trytond.model import DeactivableMixin, ModelSQL, ModelView, fields
+from trytond.modules.backoffice_zone.zone import WEEKDAYS
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Bool, Eval, If
+from trytond.tools import grouped_slice
+from trytond.transaction import (
+    Transaction, inactive_records, without_check_access)
+
+from .exceptions import (
+    ClientValidationError, CreditLimitError, DuplicateVATError, IBANError,
+    VATError, WindowError)
+
+CLIENT_TYPES = [
+    (None, ""),
+    ('b2b', "Business (B2B)"),
+    ('b2c', "Private (B2C)"),
+    ]
+CLIENT_KINDS = [
+    (None, ""),
+    ('company', "Company"),
+    ('works_council', "Works Council (Comité d'entreprise)"),
+    ('employee', "Employee of a Client Company"),
+    ('individual', "Individual"),
+    ]
+# The client type each kind belongs to
+KIND_TYPES = {
+    'company': 'b2b',
+    'works_council': 'b2b',
+    'employee': 'b2c',
+    'individual': 'b2c',
+    }
+CLIENT_STATUSES = [
+    (None, ""),
+    ('prospect', "Prospect"),
+    ('pending', "Pending Validation"),
+    ('active', "Active"),
+    ('blocked', "Blocked"),
+    ]
+LEGAL_FORMS = [
+    (None, ""),
+    ('sole', "Sole Proprietorship"),
+    ('partnership', "General Partnership"),
+    ('limited_partnership', "Limited Partnership"),
+    ('corporation', "Company Limited by Shares (AG/SA)"),
+    ('llc', "Limited Liability Company (GmbH/Sàrl)"),
+    ('cooperative', "Cooperative"),
+    ('association', "Association"),
+    ('foundation', "Foundation"),
+    ('public', "Public Body"),
+    ('branch', "Branch of a Foreign Company"),
+    ('other', "Other"),
+    ]
+BILLING_SCHEMES = [
+    ('order', "Per Order"),
+    ('weekly', "Weekly Grouped Invoice"),
+    ('monthly', "Monthly Grouped Invoice"),
+    ]
+PAYMENT_METHODS = [
+    ('invoice', "On Invoice"),
+    ('card', "Card"),
+    ('deposit', "Deposit / Prepayment"),
+    ]
+DELIVERY_METHODS = [
+    ('own_route', "Own Delivery Route"),
+    ('logistics', "Logistics Provider"),
+    ('click_collect', "Click & Collect"),
+    ('pickup_point', "Pickup Point"),
+    ]
+
+# What the Swiss VAT number adds to the UID of the same company
+_CH_VAT_SUFFIX = re.compile(r'(MWST|TVA|IVA)$')
+
+
+def query_batch_size():
+    """How many ids or codes a query takes at once: grouped_slice needs it
+    (without a size it slices one by one, a query per record)"""
+    # half the limit: the queries have parameters of their own
+    return backend.MAX_QUERY_PARAMS // 2
+
+
+def vat_types():
+    "The identifier types that hold a VAT or business number of a client"
+    Party = Pool().get('party.party')
+    # The Swiss UID is the VAT number without its suffix: a company has
+    # both, and two clients sharing either are the same company.
+    return set(Party.tax_identifier_types()) | {'ch_uid'}
+
+
+def vat_key(type_, code):
+    """The number of a VAT/UID identifier without its format, to compare
+    identifiers of any type: the key of CHE-116.281.710 (ch_uid) and of
+    CHE-116.281.710 MWST (ch_vat) is CHE116281710, the key of a national
+    VAT number starts with its country code like an EU VAT number."""
+    if not type_ or not code or '_' not in type_:
+        return None
+    country, name = type_.split('_', 1)
+    compact = code
+    module = get_cc_module(country, name)
+    if module is not None and hasattr(module, 'compact'):
+        try:
+            compact = module.compact(code)
+        except stdnum.exceptions.ValidationError:
+            pass
+    compact = re.sub(r'[\W_]', '', compact).upper()
+    if country == 'ch':
+        return _CH_VAT_SUFFIX.sub('', compact)
+    if country != 'eu' and not compact.startswith(country.upper()):
+        compact = country.upper() + compact
+    return compact
+
+
+def vat_candidates(key):
+    "The code_compact values under which an identifier of key is stored"
+    candidates = {key}
+    if key.startswith('CHE'):
+        candidates.update(key + suffix for suffix in ['MWST', 'TVA', 'IVA'])
+    elif len(key) > 2 and key[:2].isalpha():
+        # a national type stores the number without its country code
+        candidates.add(key[2:])
+    return candidates
+
+
+def vat_valid(type_, code):
+    "Whether python-stdnum accepts code for type_ (True when it cannot tell)"
+    if not type_ or not code or '_' not in type_:
+        return True
+    module = get_cc_module(*type_.split('_', 1))
+    if module is None or not hasattr(module, 'is_valid'):
+        return True
+    return module.is_valid(code)
+
+
+class Industry(DeactivableMixin, ModelSQL, ModelView):
+    __name__ = 'backoffice.client.industry'
+
+    name = fields.Char(
+        "Name", required=True, translate=True,
+        help="The trade of the client, e.g. restaurant, hotel or bakery.")
+    code = fields.Char(
+        "Code", strip=True,
+        help="A short code, e.g. a NOGA or NACE code.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order.insert(0, ('name', 'ASC'))
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        _, operator, operand, *extra = clause
+        if operator.startswith('!') or operator.startswith('not '):
+            bool_op = 'AND'
+        else:
+            bool_op = 'OR'
+        return [bool_op,
+            ('name', operator, operand, *extra),
+            ('code', operator, operand, *extra),
+            ]
+
+
+class Party(metaclass=PoolMeta):
+    __name__ = 'party.party'
+
+    _client_states = {
+        'invisible': ~Eval('client_type'),
+        }
+
+    # Profile
+    client_type = fields.Selection(
+        CLIENT_TYPES, "Client Type",
+        help="Business clients (B2B) buy for a company and are invoiced; "
+        "private clients (B2C) buy for themselves.\n"
+        "Leave empty for parties that are not clients.")
+    client_kind = fields.Selection(
+        CLIENT_KINDS, "Client Kind",
+        domain=[If(Eval('client_type') == 'b2b',
+                ('client_kind', 'in', [None, 'company', 'works_council']),
+                If(Eval('client_type') == 'b2c',
+                    ('client_kind', 'in', [None, 'employee', 'individual']),
+                    ())),
+            ],
+        states=_client_states,
+        help="What the client is: a company or its works council buys as "
+        "a business; an employee of a client company or an individual "
+        "buys privately.")
+    employer = fields.Many2One(
+        'party.party', "Employer", ondelete='SET NULL',
+        domain=[
+            ('client_type', '=', 'b2b'),
+            ('id', '!=', Eval('id', -1)),
+            ],
+        states={
+            'invisible': Eval('client_kind') != 'employee',
+            },
+        help="The client company the employee works for.")
+    legal_form = fields.Selection(
+        LEGAL_FORMS, "Legal Form", sort=False,
+        states={
+            'invisible': Eval('client_type') != 'b2b',
+            },
+        help="The legal entity form of the business.")
+    industry = fields.Many2One(
+        'backoffice.client.industry', "Industry", ondelete='RESTRICT',
+        states=_client_states,
+        help="The trade of the client.")
+    client_status = fields.Selection(
+        CLIENT_STATUSES, "Client Status", sort=False,
+        states={
+            'invisible': ~Eval('client_type'),
+            'required': Bool(Eval('client_type')),
+            },
+        help="Prospect: known but not yet a client.\n"
+        "Pending Validation: its account request waits for a person.\n"
+        "Active: may order.\n"
+        "Blocked: may not order (no new quotation).")
+    vat_code = fields.Function(fields.Char(
+            "VAT/UID Number",
+            help="The VAT or business number of the client, from its "
+            "identifiers; search it with or without dots and spaces."),
+        'get_vat_code', searcher='search_vat_code')
+
+    # Billing
+    billing_scheme = fields.Selection(
+        BILLING_SCHEMES, "Billing Scheme",
+        states=_client_states,
+        help="Invoice each order, or group the orders of a week or a month "
+        "into one invoice.")
+    iban = fields.Char(
+        "IBAN", strip=True,
+        states=_client_states,
+        help="The bank account of the client, for refunds and direct debit "
+        "(checked with its IBAN check digits).")
+    payment_methods = fields.MultiSelection(
+        PAYMENT_METHODS, "Payment Methods", sort=False,
+        states=_client_states,
+        help="How the client may pay its orders.")
+
+    # Delivery
+    default_zone = fields.Many2One(
+        'backoffice.zone', "Default Delivery Zone", ondelete='SET NULL',
+        domain=[
+            ('company', '=', Eval('context', {}).get('company', -1)),
+            ],
+        states=_client_states,
+        help="The zone the client is delivered in. Left empty, it is taken "
+        "from the zone of the main delivery address when the address is "
+        "saved.")
+    preferred_windows = fields.One2Many(
+        'backoffice.client.window', 'party', "Preferred Delivery Windows",
+        states=_client_states,
+        help="When the client wants to be delivered; each window must lie "
+        "within a delivery window of its default zone.")
+    handling_instructions = fields.Text(
+        "Handling Instructions",
+        states=_client_states,
+        help="How to handle the goods, e.g. cold chain or where to put "
+        "them.")
+    access_notes = fields.Text(
+        "Access Notes",
+        states=_client_states,
+        help="How to reach the client's premises, e.g. parking, ramps or "
+        "opening hours of the gate.")
+    delivery_methods = fields.MultiSelection(
+        DELIVERY_METHODS, "Delivery Methods", sort=False,
+        states=_client_states,
+        help="How the client may receive its orders.")
+
+    del _client_states
+
+    @classmethod
+    def view_attributes(cls):
+        client = {'invisible': ~Eval('client_type')}
+        return super().view_attributes() + [
+            ('/form/notebook/page[@id="client_delivery"]', 'states', client),
+            ('/form/notebook/page[@id="client_history"]', 'states', client),
+            ('/form/notebook/page[@id="client_insights"]', 'states', client),
+            ]
+
+    @classmethod
+    def default_client_type(cls):
+        # The Clients menu sets it; other party menus create non-clients.
+        return Transaction().context.get('backoffice_client_type')
+
+    @classmethod
+    def default_client_status(cls):
+        if Transaction().context.get('backoffice_client_type'):
+            return 'prospect'
+
+    @classmethod
+    def default_billing_scheme(cls):
+        return 'order'
+
+    @classmethod
+    def default_payment_methods(cls):
+        return []
+
+    @classmethod
+    def default_delivery_methods(cls):
+        return []
+
+    @fields.depends('client_kind', 'client_type', 'client_status')
+    def on_change_client_kind(self):
+        if self.client_kind:
+            self.client_type = KIND_TYPES[self.client_kind]
+            # the client does not cascade on_change_client_type
+            if not self.client_status:
+                self.client_status = 'prospect'
+
+    @fields.depends('client_type', 'client_status', 'client_kind')
+    def on_change_client_type(self):
+        if self.client_type and not self.client_status:
+            self.client_status = 'prospect'
+        if (self.client_kind
+                and KIND_TYPES[self.client_kind] != self.client_type):
+            self.client_kind = None
+
+    @classmethod
+    def _vat_identifier(cls, party):
+        types = vat_types()
+        # tax types first: the VAT number of a Swiss company, not its UID
+        tax_types = set(cls.tax_identifier_types())
+        identifiers = [
+            i for i in party.identifiers if i.active and i.type in types]
+        identifiers.sort(key=lambda i: i.type not in tax_types)
+        return identifiers[0] if identifiers else None
+
+    def get_vat_code(self, name):
+        identifier = self._vat_identifier(self)
+        return identifier.code if identifier else None
+
+    @classmethod
+    def search_vat_code(cls, name, clause):
+        _, operator, value = clause[:3]
+        compact = value
+        if isinstance(value, str):
+            # "CHE-116.281.710" finds CHE116281710MWST
+            compact = re.sub(r'[^\w%_]', '', value).upper()
+        return [('identifiers', 'where', [
+                    ('type', 'in', list(vat_types())),
+                    ['OR',
+                        ('code', operator, value),
+                        ('code_compact', operator, compact),
+                        ],
+                    ]),
+            ]
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        domain = super().search_rec_name(name, clause)
+        _, operator, operand, *extra = clause
+        # The office knows a client by its VAT number written in any format
+        # and by the people who order for it; only for positive searches:
+        # "no contact matches" is not "not the name".
+        if domain and domain[0] == 'OR':
+            domain.extend([
+                    ('vat_code', operator, operand, *extra),
+                    ('client_contacts.email', operator, operand, *extra),
+                    ('client_contacts.name', operator, operand, *extra),
+                    ])
+        return domain
+
+    # Validation ---------------------------------------------------------
+
+    @classmethod
+    def create(cls, vlist):
+        # Before the INSERT: a refused value leaves nothing half-written.
+        cls._check_client_values([(None, v) for v in vlist])
+        return super().create(vlist)
+
+    @classmethod
+    def check_modification(cls, mode, parties, values=None, external=False):
+        super().check_modification(
+            mode, parties, values=values, external=external)
+        if mode == 'write':
+            cls._check_client_values([(p, values) for p in parties])
+            if values.keys() & {'client_type', 'client_status', 'active'}:
+                cls._check_vat_states(parties, values)
+            if ('default_zone' in values
+                    and 'preferred_windows' not in values):
+                # With new windows in the same write, validate_fields
+                # checks them once they are stored.
+                Window = Pool().get('backoffice.client.window')
+                Window.check_fit([
+                        (p, w.weekday, w.start, w.end, w.rec_name,
+                            values['default_zone'])
+                        for p in parties for w in p.preferred_windows])
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if mode == 'create':
+            if values.get('client_type') and not values.get('client_status'):
+                values['client_status'] = 'prospect'
+        if values.get('iban') and stdnum_iban.is_valid(values['iban']):
+            values['iban'] = stdnum_iban.format(values['iban'])
+        return values
+
+    @classmethod
+    def _check_client_values(cls, items):
+        """Check the values about to be stored: items are (party or None,
+        values) couples, values overriding what party stores"""
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        lang = None
+        for party, values in items:
+            def get(name, default=None):
+                if name in values:
+                    return values[name]
+                return getattr(party, name, default) if party else default
+            party_name = get('name') or (party.rec_name if party else '')
+
+            amount = values.get('credit_limit_amount')
+            if amount is not None and amount < 0:
+                lang = lang or Lang.get()
+                raise CreditLimitError(gettext(
+                        'backoffice_client.msg_credit_limit_negative',
+                        party=party_name, amount=lang.format_number(amount),
+                        field=cls.fields_get(['credit_limit_amount'])[
+                            'credit_limit_amount']['string']))
+            iban = values.get('iban')
+            if iban and not stdnum_iban.is_valid(iban):
+                raise IBANError(gettext(
+                        'backoffice_client.msg_iban_invalid',
+                        party=party_name, iban=iban))
+            if values.keys() & {'client_type', 'client_kind'}:
+                kind, type_ = get('client_kind'), get('client_type')
+                if kind and KIND_TYPES[kind] != type_:
+                    raise ClientValidationError(gettext(
+                            'backoffice_client.msg_client_kind_type',
+                            party=party_name,
+                            kind=dict(CLIENT_KINDS)[kind],
+                            type=dict(CLIENT_TYPES).get(type_) or ''))
+
+    @classmethod
+    def _check_vat_states(cls, parties, values):
+        "Check the VAT numbers of parties about to become (active) clients"
+        types = vat_types()
+        entries, states = [], {}
+        for party in parties:
+            states[party.id] = (
+                values.get('client_type', party.client_type),
+                values.get('client_status', party.client_status),
+                values.get('active', party.active))
+            for identifier in party.identifiers:
+                if identifier.active and identifier.type in types:
+                    entries.append((
+                            party.id, vat_key(identifier.type,
+                                identifier.code), identifier.code))
+        cls.check_vat_conflicts(entries, states)
+
+    @classmethod
+    def check_vat_conflicts(cls, entries, states=None, exclude=()):
+        """Raise when a VAT number would be shared by two clients of which
+        one is active
+
+        entries: (party id, vat key, code) about to be stored; states:
+        {party id: (client type, client status, active)} overriding what is
+        stored; exclude: identifier ids whose stored codes are replaced.
+        One query for all the entries."""
+        pool = Pool()
+        Identifier = pool.get('party.identifier')
+        entries = [e for e in entries if e[0] and e[1]]
+        if not entries:
+            return
+        states = dict(states or {})
+        missing = {e[0] for e in entries} - states.keys()
+        with without_check_access(), inactive_records():
+            for party in cls.browse(list(missing)):
+                states[party.id] = (
+                    party.client_type, party.client_status, party.active)
+
+        def is_client(state):
+            return bool(state[0]) and bool(state[2])
+
+        def is_active_client(state):
+            return is_client(state) and state[1] == 'active'
+
+        entries = [e for e in entries if is_client(states[e[0]])]
+        if not entries:
+            return
+
+        identifier = Identifier.__table__()
+        party = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        candidates = set().union(*(vat_candidates(e[1]) for e in entries))
+        holders = defaultdict(set)
+        for sub_codes in grouped_slice(sorted(candidates), query_batch_size()):
+            where = (identifier.code_compact.in_(list(sub_codes))
+                & identifier.type.in_(sorted(vat_types()))
+                & (identifier.active == Literal(True))
+                & (party.active == Literal(True))
+                & (party.client_type != Null))
+            if exclude:
+                where &= ~identifier.id.in_(list(exclude))
+            cursor.execute(*identifier.join(
+                    party, condition=identifier.party == party.id).select(
+                    party.id, identifier.type, identifier.code_compact,
+                    party.client_type, party.client_status, party.active,
+                    where=where))
+            for party_id, type_, code, client_type, status, active in cursor:
+                holders[vat_key(type_, code)].add(party_id)
+                states.setdefault(party_id, (client_type, status, active))
+        for party_id, key, _ in entries:
+            holders[key].add(party_id)
+
+        for party_id, key, code in entries:
+            rivals = sorted(
+                (p for p in holders[key]
+                    if p != party_id and is_client(states[p])),
+                # name an active client first: it is why the VAT is taken
+                key=lambda p: (not is_active_client(states[p]), p))
+            for rival in rivals:
+                if (is_active_client(states[party_id])
+                        or is_active_client(states[rival])):
+                    with without_check_access(), inactive_records():
+                        party_name = cls(party_id).rec_name
+                        rival_name = cls(rival).rec_name
+                    raise DuplicateVATError(gettext(
+                            'backoffice_client.msg_vat_duplicate',
+                            party=party_name, code=code, other=rival_name))
+
+    @classmethod
+    def validate_fields(cls, parties, field_names):
+        super().validate_fields(parties, field_names)
+        if field_names & {'client_type', 'client_kind'}:
+            cls._check_client_values([
+                    (p, {'client_type': p.client_type}) for p in parties])
+        if field_names & {'default_zone'}:
+            # The windows must still fit the windows of the new zone.
+            Window = Pool().get('backoffice.client.window')
+            Window.check_fit([
+                    (p, w.weekday, w.start, w.end, w.rec_name,
+                        p.default_zone)
+                    for p in parties for w in p.preferred_windows])
+
+    @classmethod
+    def copy(cls, parties, default=None):
+        pool = Pool()
+        FieldAccess = pool.get('ir.model.field.access')
+        default = default.copy() if default is not None else {}
+        types = vat_types()
+        # The copy of a client is a new prospect: it cannot carry the VAT
+        # number of the client it was copied from.
+        vat_ids = {
+            i.id for p in parties if p.client_type
+            for i in p.identifiers if i.type in types}
+        default.setdefault('identifiers', lambda data: [
+                i for i in (data.get('identifiers') or [])
+                if i not in vat_ids])
+        default.setdefault('client_status', lambda data: (
+                'prospect' if data.get('client_type') else None))
+        # Who may not set a credit limit may still copy a client.
+        if not FieldAccess.check(
+                cls.__name__, ['credit_limit_amount'], 'write',
+                raise_exception=False):
+            default.setdefault('credit_limit_amounts', None)
+            default.setdefault('credit_limit_amount', None)
+        return super().copy(parties, default=default)
+
+    @classmethod
+    def propose_default_zones(cls, parties):
+        """Set the default zone of the clients without one from the zone of
+        their main delivery address (one search for all)"""
+        pool = Pool()
+        Address = pool.get('party.address')
+        parties = [p for p in parties if p.client_type and not p.default_zone]
+        if not parties:
+            return
+        addresses = Address.search([
+                ('party', 'in', [p.id for p in parties]),
+                ('zone', '!=', None),
+                ],
+            # a delivery address first, then the order of the form
+            order=[
+                ('party', 'ASC'), ('delivery', 'DESC'),
+                ('sequence', 'ASC NULLS FIRST'), ('id', 'ASC')])
+        zones = {}
+        for address in addresses:
+            zones.setdefault(address.party.id, address.zone.id)
+        by_zone = defaultdict(list)
+        for party in parties:
+            if party.id in zones:
+                by_zone[zones[party.id]].append(party)
+        to_write = []
+        for zone, zone_parties in by_zone.items():
+            to_write.extend([zone_parties, {'default_zone': zone}])
+        if to_write:
+            cls.write(*to_write)
+
+
+class Address(metaclass=PoolMeta):
+    __name__ = 'party.address'
+
+    @classmethod
+    def on_modification(cls, mode, addresses, field_names=None):
+        pool = Pool()
+        Party = pool.get('party.party')
+        # After super: the zone module has assigned the zones.
+        super().on_modification(mode, addresses, field_names=field_names)
+        if mode == 'delete':
+            return
+        if mode == 'create' or field_names & {
+                'zone', 'delivery', 'party', 'active'}:
+            with without_check_access():
+                Party.propose_default_zones(
+                    Party.browse(list({a.party.id for a in addresses})))
+
+
+class Identifier(metaclass=PoolMeta):
+    __name__ = 'party.identifier'
+
+    @classmethod
+    def create(cls, vlist):
+        # Check before the INSERT, with a message naming the client.
+        cls._check_vat([
+                (v.get('party'), v.get('type'), v.get('code'),
+                    v.get('active', True), None)
+                for v in vlist])
+        return super().create(vlist)
+
+    @classmethod
+    def check_modification(
+            cls, mode, identifiers, values=None, external=False):
+        super().check_modification(
+            mode, identifiers, values=values, external=external)
+        if mode == 'write' and values.keys() & {
+                'party', 'type', 'code', 'active'}:
+            cls._check_vat([
+                    (values.get('party', i.party.id),
+                        values.get('type', i.type),
+                        values.get('code', i.code),
+                        values.get('active', i.active), i.id)
+                    for i in identifiers])
+
+    @classmethod
+    def _check_vat(cls, items):
+        "items: (party id, type, code, active, identifier id or None)"
+        pool = Pool()
+        Party = pool.get('party.party')
+        types = vat_types()
+        items = [i for i in items if i[1] in types and i[2]]
+        if not items:
+            return
+        type_strings = dict(cls.get_types())
+        for party_id, type_, code, _, _ in items:
+            if not vat_valid(type_, code):
+                party_name = ''
+                if party_id is not None:
+                    with without_check_access(), inactive_records():
+                        party_name = Party(party_id).rec_name
+                raise VATError(gettext(
+                        'backoffice_client.msg_vat_invalid',
+                        party=party_name, code=code,
+                        type=type_strings.get(type_, type_)))
+        Party.check_vat_conflicts(
+            [(p, vat_key(t, c), c) for p, t, c, a, _ in items if a],
+            exclude=[i[4] for i in items if i[4] is not None])
+
+
+class PartyCreditLimitAmount(metaclass=PoolMeta):
+    __name__ = 'party.party.credit_limit_amount'
+
+    # The party checks the values written through it; these checks cover
+    # the values written directly (import, scripts).
+
+    @classmethod
+    def create(cls, vlist):
+        cls._check_amounts([
+                (v.get('party'), v.get('credit_limit_amount'))
+                for v in vlist])
+        return super().create(vlist)
+
+    @classmethod
+    def check_modification(cls, mode, records, values=None, external=False):
+        super().check_modification(
+            mode, records, values=values, external=external)
+        if mode == 'write' and 'credit_limit_amount' in values:
+            cls._check_amounts([
+                    (r.party.id if r.party else None,
+                        values['credit_limit_amount'])
+                    for r in records])
+
+    @classmethod
+    def _check_amounts(cls, items):
+        pool = Pool()
+        Party = pool.get('party.party')
+        Lang = pool.get('ir.lang')
+        for party_id, amount in items:
+            if amount is not None and amount < 0:
+                party_name = ''
+                if party_id is not None:
+                    with without_check_access(), inactive_records():
+                        party_name = Party(party_id).rec_name
+                raise CreditLimitError(gettext(
+                        'backoffice_client.msg_credit_limit_negative',
+                        party=party_name,
+                        amount=Lang.get().format_number(amount),
+                        field=Party.fields_get(['credit_limit_amount'])[
+                            'credit_limit_amount']['string']))
+
+
+class ClientWindow(ModelSQL, ModelView):
+    __name__ = 'backoffice.client.window'
+
+    party = fields.Many2One(
+        'party.party', "Client", required=True, ondelete='CASCADE',
+        help="The client that wants to be delivered in this window.")
+    weekday = fields.Selection(
+        WEEKDAYS, "Day", required=True, sort=False,
+        help="The day of the week.")
+    start = fields.Time(
+        "Start", required=True, format='%H:%M',
+        help="From when the client can receive the delivery.")
+    end = fields.Time(
+        "End", required=True, format='%H:%M',
+        help="Until when the client can receive the delivery.")
+    weekday_string = weekday.translated('weekday')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('party')
+        cls._order = [
+            ('party', 'ASC'),
+            ('weekday', 'ASC'),
+            ('start', 'ASC'),
+            ('id', 'ASC'),
+            ]
+
+    def get_rec_name(self, name):
+        return _window_name(
+            self.weekday_string, self.start, self.end)
+
+    @classmethod
+    def create(cls, vlist):
+        pool = Pool()
+        Party = pool.get('party.party')
+        # Before the INSERT, so a refused window leaves nothing behind
+        weekdays = dict(WEEKDAYS)
+        parties = {p.id: p for p in Party.browse(
+                list({v['party'] for v in vlist if v.get('party')}))}
+        cls.check_fit([
+                (parties[v['party']], v.get('weekday'), v.get('start'),
+                    v.get('end'),
+                    _window_name(
+                        weekdays.get(v.get('weekday')), v.get('start'),
+                        v.get('end')),
+                    parties[v['party']].default_zone)
+                for v in vlist if v.get('party')])
+        return super().create(vlist)
+
+    @classmethod
+    def check_modification(cls, mode, windows, values=None, external=False):
+        pool = Pool()
+        Party = pool.get('party.party')
+        super().check_modification(
+            mode, windows, values=values, external=external)
+        if mode == 'write' and values.keys() & {
+                'party', 'weekday', 'start', 'end'}:
+            weekdays = dict(WEEKDAYS)
+            entries = []
+            for window in windows:
+                party = (Party(values['party']) if 'party' in values
+                    else window.party)
+                weekday = values.get('weekday', window.weekday)
+                start = values.get('start', window.start)
+                end = values.get('end', window.end)
+                entries.append((
+                        party, weekday, start, end,
+                        _window_name(weekdays.get(weekday), start, end),
+                        party.default_zone))
+            cls.check_fit(entries)
+
+    @classmethod
+    def validate_fields(cls, windows, field_names):
+        super().validate_fields(windows, field_names)
+        cls.check_fit([
+                (w.party, w.weekday, w.start, w.end, w.rec_name,
+                    w.party.default_zone)
+                for w in windows])
+
+    @classmethod
+    def check_fit(cls, entries):
+        """Check that each window lies within a window of the zone on the
+        same day
+
+        entries: (party, weekday, start, end, name, zone or zone id) about
+        to be stored. One search for the windows of all the zones. A client
+        without zone has nothing to fit in: its windows are checked when it
+        gets one."""
+        pool = Pool()
+        Zone = pool.get('backoffice.zone')
+        ZoneWindow = pool.get('backoffice.zone.window')
+        entries = [e for e in entries if e[1] and e[2] and e[3]]
+        for party, weekday, start, end, name, zone in entries:
+            if start >= end:
+                raise WindowError(gettext(
+                        'backoffice_client.msg_window_start_end',
+                        window=name, party=party.rec_name))
+        zone_ids = {int(e[5]) for e in entries if e[5] is not None}
+        if not zone_ids:
+            return
+        with without_check_access():
+            zone_windows = ZoneWindow.search([
+                    ('zone', 'in', list(zone_ids)),
+                    ])
+        by_day = defaultdict(list)
+        for zone_window in zone_windows:
+            by_day[zone_window.zone.id, zone_window.weekday].append(
+                zone_window)
+        for party, weekday, start, end, name, zone in entries:
+            if zone is None:
+                continue
+            day = by_day.get((int(zone), weekday), [])
+            if any(w.start <= start and end <= w.end for w in day):
+                continue
+            zone = Zone(int(zone))
+            raise WindowError(gettext(
+                    'backoffice_client.msg_window_outside_zone',
+                    window=name, party=party.rec_name, zone=zone.rec_name,
+                    zone_windows=', '.join(w.rec_name for w in day)
+                    or gettext('backoffice_client.msg_window_zone_none')))
+
+
+def _window_name(weekday, start, end):
+    return '%s %s-%s' % (
+        weekday or '',
+        start.strftime('%H:%M') if start else '',
+        end.strftime('%H:%M') if end else '')
+
+
+class Replace(metaclass=PoolMeta):
+    __name__ = 'party.replace'
+
+    @classmethod
+    def fields_to_replace(cls):
+        return super().fields_to_replace() + [
+            ('party.party', 'employer'),
+            ('backoffice.client.contact', 'party'),
+            ('backoffice.client.window', 'party'),
+            ('backoffice.client.request', 'party'),
+            ]
+
+
+class Erase(metaclass=PoolMeta):
+    __name__ = 'party.erase'
+
+    def to_erase(self, party_id):
+        pool = Pool()
+        Contact = pool.get('backoffice.client.contact')
+        Request = pool.get('backoffice.client.request')
+        to_erase = super().to_erase(party_id)
+        # The people of a client and what they wrote are personal data;
+        # the names are required, so they become empty.
+        to_erase.extend([
+                (Contact, [('party', '=', party_id)], True,
+                    ['name', 'email', 'phone'],
+                    ['', None, None]),
+                (Request, [('party', '=', party_id)], True,
+                    ['contact_name', 'contact_email', 'contact_phone',
+                        'street', 'comment'],
+                    ['', '', None, None, None]),
+                ])
+        return to_erase

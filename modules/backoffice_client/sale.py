@@ -1,0 +1,31 @@
+# This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license terms.
+from trytond.i18n import gettext
+from trytond.model import ModelView, Workflow
+from trytond.pool import PoolMeta
+
+from .exceptions import ClientBlockedError
+
+
+class Sale(metaclass=PoolMeta):
+    __name__ = 'sale.sale'
+
+    def check_for_quotation(self):
+        super().check_for_quotation()
+        self.check_client_blocked()
+
+    def check_client_blocked(self):
+        "A blocked client gets no new quotation nor confirmation"
+        if self.party and self.party.client_status == 'blocked':
+            raise ClientBlockedError(gettext(
+                    'backoffice_client.msg_client_blocked',
+                    party=self.party.rec_name, sale=self.rec_name))
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('confirmed')
+    def confirm(cls, sales):
+        # A client blocked after its quotation is stopped here too.
+        for sale in sales:
+            sale.check_client_blocked()
+        super().confirm(sales)

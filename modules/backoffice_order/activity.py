@@ -1,0 +1,107 @@
+# This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license terms.
+import datetime as dt
+
+from trytond.model import Index, ModelSQL, ModelView, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.transaction import Transaction, without_check_access
+
+KINDS = [
+    ('stage', "Stage Change"),
+    ('edit', "Edit"),
+    ('discount', "Discount"),
+    ('split', "Split"),
+    ('address', "Address Change"),
+    ('assignment', "Assignment"),
+    ('note', "Note"),
+    ]
+
+
+class Activity(ModelSQL, ModelView):
+    __name__ = 'backoffice.order.activity'
+    __string__ = "Order Activity"
+
+    sale = fields.Many2One(
+        'sale.sale', "Order", required=True, ondelete='CASCADE',
+        help="The order the activity happened on.")
+    date = fields.Timestamp(
+        "Date", required=True,
+        help="When it happened.")
+    user = fields.Many2One(
+        'res.user', "User", ondelete='SET NULL',
+        help="Who did it; empty for automatic changes "
+        "(delivery events, scheduled tasks).")
+    kind = fields.Selection(
+        KINDS, "Kind", required=True, sort=False,
+        help="What happened.")
+    field = fields.Char(
+        "Field",
+        help="The field of the order or line that changed.")
+    old_value = fields.Char(
+        "Old Value",
+        help="The value before the change, as it was shown.")
+    new_value = fields.Char(
+        "New Value",
+        help="The value after the change, as it is shown.")
+    description = fields.Text(
+        "Description",
+        help="Details: the reason of a discount, the parts of a split, "
+        "the text of a note.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('sale')
+        t = cls.__table__()
+        cls._sql_indexes.add(
+            Index(t, (t.sale, Index.Range()), (t.date, Index.Range())))
+        cls._order = [('date', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    @without_check_access
+    def record(cls, entries):
+        """Store the activities of entries, dictionaries of field values
+        (sale, kind, …), in one create; who and when are filled here
+
+        The timeline is written by the server only: users read it."""
+        if not entries:
+            return []
+        transaction = Transaction()
+        # The real user, also behind a "with Transaction().set_user(0)"
+        user = transaction.context.get('user') or transaction.user or None
+        now = transaction.context.get('_backoffice_now') or None
+        vlist = []
+        for entry in entries:
+            values = {'user': user}
+            values.update(entry)
+            values['sale'] = int(values['sale'])
+            for key in ['old_value', 'new_value']:
+                if values.get(key) is not None:
+                    values[key] = str(values[key])[:1000]
+            vlist.append(values)
+        if now is None:
+            # Like create_date: the time of the server (UTC)
+            now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        for values in vlist:
+            values.setdefault('date', now)
+        return cls.create(vlist)
+
+
+class Note(metaclass=PoolMeta):
+    __name__ = 'ir.note'
+
+    @classmethod
+    def on_modification(cls, mode, notes, field_names=None):
+        pool = Pool()
+        Activity = pool.get('backoffice.order.activity')
+        super().on_modification(mode, notes, field_names=field_names)
+        # Internal notes stay Tryton's notes (staff only through the
+        # access of the order); the timeline tells who wrote one and when.
+        if mode == 'create':
+            Activity.record([{
+                        'sale': note.resource.id,
+                        'kind': 'note',
+                        'description': note.message,
+                        } for note in notes
+                    if note.resource
+                    and note.resource.__name__ == 'sale.sale'])

@@ -1,0 +1,152 @@
+# This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license terms.
+import json
+
+from trytond.model import ModelView, fields
+from trytond.pool import Pool
+from trytond.pyson import Eval
+from trytond.transaction import Transaction
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+
+class ChangeStageStart(ModelView):
+    __name__ = 'backoffice.order.change_stage.start'
+    __string__ = "Change Stage"
+
+    company = fields.Many2One(
+        'company.company', "Company", readonly=True,
+        help="The company of the orders.")
+    stage = fields.Many2One(
+        'backoffice.fulfilment.stage', "Stage", required=True,
+        domain=[
+            ('scheme.company', '=', Eval('company', -1)),
+            ],
+        help="The stage to move the orders to; each order is checked on "
+        "its own (transition, approval group, credit limit).")
+    order_count = fields.Integer(
+        "Orders", readonly=True,
+        help="The number of selected orders.")
+    expected = fields.Text(
+        "Expected Stages", readonly=True,
+        help="The stage of each order when the wizard opened, to refuse "
+        "the orders someone else moved meanwhile.")
+
+
+class ChangeStageResult(ModelView):
+    __name__ = 'backoffice.order.change_stage.result'
+    __string__ = "Change Stage Result"
+
+    moved = fields.Integer(
+        "Moved", readonly=True,
+        help="The number of orders moved to the stage.")
+    refused = fields.Integer(
+        "Refused", readonly=True,
+        help="The number of orders that stay where they were.")
+    lines = fields.One2Many(
+        'backoffice.order.change_stage.result.line', None, "Orders",
+        readonly=True,
+        help="What happened to each order.")
+
+
+class ChangeStageResultLine(ModelView):
+    __name__ = 'backoffice.order.change_stage.result.line'
+    __string__ = "Change Stage Result per Order"
+
+    sale = fields.Many2One(
+        'sale.sale', "Order", readonly=True,
+        help="The order.")
+    moved = fields.Boolean(
+        "Moved", readonly=True,
+        help="Whether the order was moved.")
+    message = fields.Text(
+        "Message", readonly=True,
+        help="Why the order was refused.")
+
+
+class ChangeStage(Wizard):
+    "Move orders to a stage, each checked on its own"
+    __name__ = 'backoffice.order.change_stage'
+
+    start = StateView(
+        'backoffice.order.change_stage.start',
+        'backoffice_order.change_stage_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Move", 'move', 'tryton-ok', default=True),
+            ])
+    move = StateTransition()
+    result = StateView(
+        'backoffice.order.change_stage.result',
+        'backoffice_order.change_stage_result_view_form', [
+            Button("Close", 'end', 'tryton-close', default=True),
+            ])
+
+    def default_start(self, fields):
+        companies = {r.company.id for r in self.records}
+        return {
+            'company': (companies.pop() if len(companies) == 1
+                else Transaction().context.get('company')),
+            'order_count': len(self.records),
+            'expected': json.dumps({
+                    str(r.id): r.stage.id if r.stage else None
+                    for r in self.records}),
+            }
+
+    def transition_move(self):
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        Line = pool.get('backoffice.order.change_stage.result.line')
+        expected = {int(k): v
+            for k, v in json.loads(self.start.expected or '{}').items()}
+        result = Sale.bulk_move(self.records, self.start.stage, expected)
+        self.result.moved = len(result['moved'])
+        self.result.refused = len(result['refused'])
+        self.result.lines = (
+            [Line(sale=s, moved=False, message=str(e.message))
+                for s, e in result['refused'].items()]
+            + [Line(sale=s, moved=True) for s in result['moved']])
+        return 'result'
+
+    def default_result(self, fields):
+        return self.result._default_values
+
+
+
+class AssignDriverStart(ModelView):
+    __name__ = 'backoffice.order.assign_driver.start'
+    __string__ = "Assign Driver"
+
+    company = fields.Many2One(
+        'company.company', "Company", readonly=True,
+        help="The company of the orders.")
+    driver = fields.Many2One(
+        'company.employee', "Driver",
+        domain=[
+            ('company', '=', Eval('company', -1)),
+            ],
+        help="The employee who delivers the orders; "
+        "leave empty to unassign them.")
+
+
+class AssignDriver(Wizard):
+    "Assign a driver to orders"
+    __name__ = 'backoffice.order.assign_driver'
+
+    start = StateView(
+        'backoffice.order.assign_driver.start',
+        'backoffice_order.assign_driver_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Assign", 'assign', 'tryton-ok', default=True),
+            ])
+    assign = StateTransition()
+
+    def default_start(self, fields):
+        return {'company': Transaction().context.get('company')}
+
+    def transition_assign(self):
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        # one write: the timeline records each order's old and new driver
+        Sale.write(list(self.records), {
+                'driver': self.start.driver.id if self.start.driver
+                else None})
+        return 'end'

@@ -1,0 +1,178 @@
+# This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license terms.
+from trytond.i18n import gettext
+from trytond.model import ModelView, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from .exceptions import LinesLockedError, SplitError
+
+
+class Sale(metaclass=PoolMeta):
+    __name__ = 'sale.sale'
+
+    @classmethod
+    def split(cls, sale, quantities, delivery_date=None):
+        """Split off a new delivery of sale holding quantities
+        ({sale line: quantity}) of its lines, delivered on delivery_date
+
+        The new order is linked to sale (split_from) and starts in the start
+        stage; the lines keep their unit prices, so the totals of the parts
+        add up to the total before, to the cent (checked). Returns the new
+        order."""
+        pool = Pool()
+        Line = pool.get('sale.line')
+        Activity = pool.get('backoffice.order.activity')
+        cls.lock([sale])
+        sale = cls(sale.id)
+        if sale.stage and not sale.stage.lines_editable:
+            raise LinesLockedError(gettext(
+                    'backoffice_order.msg_lines_locked',
+                    sale=sale.rec_name, stage=sale.stage.rec_name))
+        lines = {l.id: l for l in sale.line_lines}
+        moving = {}
+        for line, quantity in quantities.items():
+            line = lines.get(int(line))
+            if line is None:
+                raise SplitError(gettext(
+                        'backoffice_order.msg_split_line_foreign',
+                        sale=sale.rec_name))
+            quantity = quantity or 0
+            if quantity < 0 or quantity > line.quantity:
+                raise SplitError(gettext(
+                        'backoffice_order.msg_split_quantity',
+                        sale=sale.rec_name, line=line.rec_name,
+                        quantity=quantity, available=line.quantity))
+            if quantity:
+                moving[line] = quantity
+        if not moving:
+            raise SplitError(gettext(
+                    'backoffice_order.msg_split_empty', sale=sale.rec_name))
+        if all(moving.get(l, 0) == l.quantity for l in lines.values()):
+            raise SplitError(gettext(
+                    'backoffice_order.msg_split_everything',
+                    sale=sale.rec_name))
+        before = (sale.untaxed_amount, sale.total_amount)
+
+        part, = cls.copy([sale], default={
+                'lines': None,
+                'split_from': sale.id,
+                'delivery_date': delivery_date or sale.delivery_date,
+                'delivery_window': (
+                    sale.delivery_window.id if sale.delivery_window
+                    and (not delivery_date
+                        or delivery_date == sale.delivery_date)
+                    else None),
+                'priority': sale.priority,
+                })
+        # Whole lines move; the others are divided between the parts.
+        whole = [l for l, q in moving.items() if q == l.quantity]
+        divided = [l for l in moving if l not in whole]
+        if whole:
+            Line.write(whole, {'sale': part.id})
+        if divided:
+            Line.copy(divided, default={
+                    'sale': part.id,
+                    'quantity': lambda data: moving[Line(data['id'])],
+                    })
+            to_write = []
+            for line in divided:
+                to_write.extend(
+                    ([line], {'quantity': line.quantity - moving[line]}))
+            Line.write(*to_write)
+        sale, part = cls.browse([sale.id, part.id])
+        after = tuple(
+            a + b for a, b in zip(
+                (sale.untaxed_amount, sale.total_amount),
+                (part.untaxed_amount, part.total_amount)))
+        if after != before:
+            raise SplitError(gettext(
+                    'backoffice_order.msg_split_total',
+                    sale=sale.rec_name, before=before[1], after=after[1]))
+        description = gettext(
+            'backoffice_order.msg_activity_split',
+            lines=', '.join(
+                '%s × %s' % (q, l.product.rec_name if l.product else '')
+                for l, q in moving.items()))
+        Activity.record([{
+                    'sale': sale.id, 'kind': 'split', 'field': 'split_parts',
+                    'new_value': part.rec_name, 'description': description,
+                    }, {
+                    'sale': part.id, 'kind': 'split', 'field': 'split_from',
+                    'new_value': sale.rec_name, 'description': description,
+                    }])
+        return part
+
+
+class SplitStart(ModelView):
+    __name__ = 'backoffice.order.split.start'
+    __string__ = "Split Order"
+
+    sale = fields.Many2One(
+        'sale.sale', "Order", readonly=True,
+        help="The order to split.")
+    delivery_date = fields.Date(
+        "Delivery Date", required=True,
+        help="The day the new part is delivered.")
+    lines = fields.One2Many(
+        'backoffice.order.split.line', None, "Lines",
+        help="How much of each line goes to the new part; "
+        "the rest stays on the order.")
+
+
+class SplitLine(ModelView):
+    __name__ = 'backoffice.order.split.line'
+    __string__ = "Split Order Line"
+
+    line = fields.Many2One(
+        'sale.line', "Line", readonly=True,
+        help="The line of the order.")
+    quantity = fields.Float(
+        "Quantity", readonly=True, digits='unit',
+        help="The quantity of the line now.")
+    part_quantity = fields.Float(
+        "Quantity of the New Part", digits='unit',
+        domain=[
+            ('part_quantity', '>=', 0),
+            ('part_quantity', '<=', Eval('quantity', 0)),
+            ],
+        help="The quantity moving to the new part, "
+        "from 0 to the quantity of the line.")
+    unit = fields.Many2One(
+        'product.uom', "Unit", readonly=True,
+        help="The unit of the quantities.")
+
+
+class Split(Wizard):
+    "Split an order into several deliveries"
+    __name__ = 'backoffice.order.split'
+
+    start = StateView(
+        'backoffice.order.split.start',
+        'backoffice_order.split_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Split", 'split', 'tryton-ok', default=True),
+            ])
+    split = StateTransition()
+
+    def default_start(self, fields):
+        sale = self.record
+        return {
+            'sale': sale.id,
+            'delivery_date': sale.delivery_date,
+            'lines': [{
+                    'line': l.id,
+                    'quantity': l.quantity,
+                    'part_quantity': 0,
+                    'unit': l.unit.id if l.unit else None,
+                    } for l in sale.line_lines],
+            }
+
+    def transition_split(self):
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        Sale.split(self.record, {
+                l.line: l.part_quantity for l in self.start.lines},
+            self.start.delivery_date)
+        return 'end'
