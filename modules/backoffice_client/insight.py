@@ -398,7 +398,8 @@ class ClientMonthly(ModelSQL, ModelView):
             lines.company.as_('company'),
             lines.month.as_('month'),
             # a sale is in one group of lines only: the sum is exact
-            Sum(lines.orders).as_('order_count'),
+            # PostgreSQL sums integers as numeric
+            cls.order_count.sql_cast(Sum(lines.orders)).as_('order_count'),
             cls.revenue.sql_cast(
                 Coalesce(Sum(tables.revenue), 0)).as_('revenue'),
             cls.currency.sql_cast(Literal(currency_id)).as_('currency'),
@@ -467,11 +468,11 @@ class ClientProduct(ModelSQL, ModelView):
             lines.party.as_('party'),
             lines.company.as_('company'),
             lines.product.as_('product'),
-            Sum(tables.quantity).as_('quantity'),
+            cls.quantity.sql_cast(Sum(tables.quantity)).as_('quantity'),
             template.default_uom.as_('unit'),
             cls.revenue.sql_cast(Sum(tables.revenue)).as_('revenue'),
             # (a sale with the product in two units counts twice)
-            Sum(lines.orders).as_('order_count'),
+            cls.order_count.sql_cast(Sum(lines.orders)).as_('order_count'),
             cls.last_order_date.sql_cast(
                 Max(lines.last_date)).as_('last_order_date'),
             cls.currency.sql_cast(Literal(currency_id)).as_('currency'),
