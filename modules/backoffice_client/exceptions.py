@@ -28,6 +28,10 @@ class WindowError(ClientValidationError):
     "A preferred delivery window that does not fit"
 
 
+class ZoneWindowWarning(UserWarning):
+    "A change of the windows of a zone that leaves clients out"
+
+
 class ContactError(ValidationError):
     "A contact of a client that cannot be saved"
 

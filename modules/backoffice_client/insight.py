@@ -11,7 +11,7 @@ company at the rate of the sale date."""
 import datetime as dt
 from decimal import Decimal
 
-from sql import Literal, Null, Window, With
+from sql import Literal, Null, Union, Window, With
 from sql.aggregate import Count, Max, Min, Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import DateTrunc, RowNumber
@@ -38,16 +38,21 @@ class SaleLines:
     """The sale lines that count, grouped as little as the conversions
     allow, then converted
 
-    The lines are first summed per client, currency and, for a product, its
-    product and unit; per date only for the sales in another currency than
-    the company's, whose rate changes with the date. The units and rates are
-    then joined on these few sums instead of on every line.
+    The lines are first summed per client and, for a product, per product
+    and unit; the lines of the sales in another currency than the company's
+    also per currency and date, as their rate changes with the date. The
+    units and rates are then joined on these few sums instead of on every
+    line. The two kinds of sales are summed apart (UNION ALL): the database
+    then knows that the sums in the company's currency are few and sums
+    them in memory.
 
     month=True also groups by month (the sales without line count too);
-    products=False leaves the products out."""
+    products=False leaves the products out; orders=True (with month only)
+    sums the lines per sale first to count the sales and give the first sale
+    id, the others give the last date and the number of lines."""
 
     def __init__(self, company_id, currency_id, party_ids=None,
-            products=True, month=False):
+            products=True, month=False, orders=False):
         pool = Pool()
         Sale = pool.get('sale.sale')
         Line = pool.get('sale.line')
@@ -56,40 +61,83 @@ class SaleLines:
         Template = pool.get('product.template')
         Uom = pool.get('product.uom')
 
-        sale = Sale.__table__()
-        line = Line.__table__()
-        quantity = Coalesce(line.actual_quantity, line.quantity)
-        rate_date = Case(
-            (sale.currency == currency_id, Null), else_=sale.sale_date)
-        keys = [sale.party, sale.company, sale.currency]
-        # grouped by their aliases: PostgreSQL takes two expressions with
-        # their own parameters for different ones
-        aliased = [rate_date.as_('rate_date')]
-        if products:
-            keys += [line.product, line.unit]
-        if month:
-            aliased.append(ClientMonthly.month.sql_cast(
-                    DateTrunc('month', sale.sale_date)).as_('month'))
-        where = (sale.state.in_(sale_states())
-            & (sale.company == (company_id if company_id is not None
-                    else -1)))
-        if party_ids is not None:
-            where &= reduce_ids(sale.party, list(party_ids))
-        self.lines = lines = (sale
-            .join(line, 'LEFT' if month else 'INNER',
-                condition=(line.sale == sale.id) & (line.type == 'line'))
-            .select(
-                *keys, *aliased,
+        def sales_where(sale, foreign):
+            where = (sale.state.in_(sale_states())
+                & (sale.company == (company_id if company_id is not None
+                        else -1)))
+            if foreign:
+                where &= sale.currency != currency_id
+            else:
+                where &= sale.currency == currency_id
+            if party_ids is not None:
+                where &= reduce_ids(sale.party, list(party_ids))
+            return where
+
+        def branch(foreign):
+            sale = Sale.__table__()
+            line = Line.__table__()
+            quantity = Coalesce(line.actual_quantity, line.quantity)
+            line_keys = [line.product, line.unit] if products else []
+            line_sums = [
                 Sum(quantity).as_('quantity'),
                 # in numeric, not float: the sum of many lines is exact
                 Sum(Line.unit_price.sql_cast(quantity) * line.unit_price
                     ).as_('amount'),
                 Min(line.id).as_('line_id'),
-                Min(sale.id).as_('sale_id'),
-                Max(sale.sale_date).as_('last_date'),
-                Count(sale.id, distinct=True).as_('orders'),
-                where=where,
-                group_by=keys + aliased))
+                ]
+            if orders:
+                # The lines summed per sale first: a sale is then one row
+                # and counting the sales needs no COUNT(DISTINCT), which the
+                # database sorts for.
+                filtered = Sale.__table__()
+                lines = line.select(
+                    line.sale.as_('sale'), *line_keys, *line_sums,
+                    where=(line.type == 'line')
+                    & line.sale.in_(filtered.select(
+                            filtered.id,
+                            where=sales_where(filtered, foreign))),
+                    group_by=[line.sale, *line_keys])
+                from_ = sale.join(lines, 'LEFT' if month else 'INNER',
+                    condition=lines.sale == sale.id)
+                line_keys = [lines.product, lines.unit] if products else []
+                sums = [
+                    Sum(lines.quantity).as_('quantity'),
+                    Sum(lines.amount).as_('amount'),
+                    Min(lines.line_id).as_('line_id'),
+                    Min(sale.id).as_('sale_id'),
+                    Max(sale.sale_date).as_('last_date'),
+                    Count(sale.id).as_('orders'),
+                    ]
+            else:
+                from_ = sale.join(line,
+                    condition=(line.sale == sale.id)
+                    & (line.type == 'line'))
+                sums = line_sums + [
+                    Max(sale.sale_date).as_('last_date'),
+                    Count(line.id).as_('line_count'),
+                    ]
+            if foreign:
+                rate_date = sale.sale_date
+            else:
+                rate_date = Sale.sale_date.sql_cast(Literal(None))
+            # the same columns in the same order in both branches
+            columns = [
+                sale.party, sale.company, sale.currency,
+                rate_date.as_('rate_date'), *line_keys]
+            group_by = [sale.party, sale.company, sale.currency, *line_keys]
+            if foreign:
+                group_by.append(sale.sale_date)
+            if month:
+                month_ = ClientMonthly.month.sql_cast(
+                    DateTrunc('month', sale.sale_date)).as_('month')
+                columns.append(month_)
+                # by its alias: PostgreSQL takes two expressions with their
+                # own parameters for different ones
+                group_by.append(month_)
+            return from_.select(*columns, *sums,
+                where=sales_where(sale, foreign), group_by=group_by)
+
+        self.lines = lines = Union(branch(True), branch(False), all_=True)
 
         self.sale_rate = sale_rate = With(query=Currency.currency_rate_sql())
         self.company_rate = company_rate = With(
@@ -390,15 +438,15 @@ class ClientMonthly(ModelSQL, ModelView):
         # from the form of a client: only its sales are aggregated
         tables = SaleLines(company_id, currency_id,
             party_ids=[client] if client is not None else None,
-            products=False, month=True)
+            products=False, month=True, orders=True)
         lines = tables.lines
         return tables.from_.select(
             Min(lines.sale_id).as_('id'),
             lines.party.as_('party'),
             lines.company.as_('company'),
             lines.month.as_('month'),
-            # a sale is in one group of lines only: the sum is exact
-            # PostgreSQL sums integers as numeric
+            # a sale is in one group of lines only: the sum is exact (and
+            # a numeric on PostgreSQL, hence the cast)
             cls.order_count.sql_cast(Sum(lines.orders)).as_('order_count'),
             cls.revenue.sql_cast(
                 Coalesce(Sum(tables.revenue), 0)).as_('revenue'),
@@ -438,9 +486,9 @@ class ClientProduct(ModelSQL, ModelView):
         "Revenue", currency='currency', digits='currency', readonly=True,
         help="What the client's order lines of the product are worth "
         "without taxes.")
-    order_count = fields.Integer(
-        "Orders", readonly=True,
-        help="The number of orders with the product.")
+    line_count = fields.Integer(
+        "Order Lines", readonly=True,
+        help="The number of order lines with the product.")
     last_order_date = fields.Date(
         "Last Order", readonly=True,
         help="The date of the latest order with the product.")
@@ -471,8 +519,8 @@ class ClientProduct(ModelSQL, ModelView):
             cls.quantity.sql_cast(Sum(tables.quantity)).as_('quantity'),
             template.default_uom.as_('unit'),
             cls.revenue.sql_cast(Sum(tables.revenue)).as_('revenue'),
-            # (a sale with the product in two units counts twice)
-            cls.order_count.sql_cast(Sum(lines.orders)).as_('order_count'),
+            cls.line_count.sql_cast(
+                Sum(lines.line_count)).as_('line_count'),
             cls.last_order_date.sql_cast(
                 Max(lines.last_date)).as_('last_order_date'),
             cls.currency.sql_cast(Literal(currency_id)).as_('currency'),

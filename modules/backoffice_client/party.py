@@ -20,7 +20,7 @@ from trytond.transaction import (
 
 from .exceptions import (
     ClientValidationError, CreditLimitError, DuplicateVATError, IBANError,
-    VATError, WindowError)
+    VATError, WindowError, ZoneWindowWarning)
 
 CLIENT_TYPES = [
     (None, ""),
@@ -419,27 +419,30 @@ class Party(metaclass=PoolMeta):
                 if name in values:
                     return values[name]
                 return getattr(party, name, default) if party else default
-            party_name = get('name') or (party.rec_name if party else '')
+
+            def party_name():
+                return get('name') or (party.rec_name if party else '')
 
             amount = values.get('credit_limit_amount')
             if amount is not None and amount < 0:
                 lang = lang or Lang.get()
                 raise CreditLimitError(gettext(
                         'backoffice_client.msg_credit_limit_negative',
-                        party=party_name, amount=lang.format_number(amount),
+                        party=party_name(),
+                        amount=lang.format_number(amount),
                         field=cls.fields_get(['credit_limit_amount'])[
                             'credit_limit_amount']['string']))
             iban = values.get('iban')
             if iban and not stdnum_iban.is_valid(iban):
                 raise IBANError(gettext(
                         'backoffice_client.msg_iban_invalid',
-                        party=party_name, iban=iban))
+                        party=party_name(), iban=iban))
             if values.keys() & {'client_type', 'client_kind'}:
                 kind, type_ = get('client_kind'), get('client_type')
                 if kind and KIND_TYPES[kind] != type_:
                     raise ClientValidationError(gettext(
                             'backoffice_client.msg_client_kind_type',
-                            party=party_name,
+                            party=party_name(),
                             kind=dict(CLIENT_KINDS)[kind],
                             type=dict(CLIENT_TYPES).get(type_) or ''))
 
@@ -832,6 +835,67 @@ class ClientWindow(ModelSQL, ModelView):
                     window=name, party=party.rec_name, zone=zone.rec_name,
                     zone_windows=', '.join(w.rec_name for w in day)
                     or gettext('backoffice_client.msg_window_zone_none')))
+
+
+class ZoneWindow(metaclass=PoolMeta):
+    __name__ = 'backoffice.zone.window'
+
+    @classmethod
+    def check_modification(cls, mode, windows, values=None, external=False):
+        super().check_modification(
+            mode, windows, values=values, external=external)
+        # Adding a window never leaves a client out; changing or removing
+        # one may. A warning: the planner decides, the clients are told
+        # when their windows are saved again.
+        if mode == 'delete' or (mode == 'write' and values.keys() & {
+                    'zone', 'weekday', 'start', 'end'}):
+            cls.check_client_windows(
+                windows, values if mode == 'write' else None)
+
+    @classmethod
+    def check_client_windows(cls, windows, values=None):
+        """Warn when the preferred windows of clients would no longer fit
+        the windows of their zone once windows are written with values (or
+        deleted when values is None)"""
+        pool = Pool()
+        ClientWindow = pool.get('backoffice.client.window')
+        Warning = pool.get('res.user.warning')
+        zones = {w.zone.id for w in windows}
+        if values and values.get('zone'):
+            zones.add(values['zone'])
+        changed = {w.id for w in windows}
+        with without_check_access():
+            fits = defaultdict(list)
+            for window in cls.search([('zone', 'in', list(zones))]):
+                if window.id in changed:
+                    if values is None:
+                        continue
+                    key = (values.get('zone', window.zone.id),
+                        values.get('weekday', window.weekday))
+                    start = values.get('start', window.start)
+                    end = values.get('end', window.end)
+                else:
+                    key = (window.zone.id, window.weekday)
+                    start, end = window.start, window.end
+                fits[key].append((start, end))
+            client_windows = ClientWindow.search([
+                    ('party.default_zone', 'in', list(zones)),
+                    ])
+            misfits = [w for w in client_windows
+                if not any(start <= w.start and w.end <= end
+                    for start, end in fits[
+                        w.party.default_zone.id, w.weekday])]
+            if not misfits:
+                return
+            key = Warning.format(
+                'backoffice_client.zone_window_clients', windows)
+            if Warning.check(key):
+                parties = sorted({w.party.rec_name for w in misfits})
+                raise ZoneWindowWarning(key, gettext(
+                        'backoffice_client.msg_zone_window_clients',
+                        zone=windows[0].zone.rec_name,
+                        count=len(parties),
+                        clients=', '.join(parties[:10])))
 
 
 def _window_name(weekday, start, end):

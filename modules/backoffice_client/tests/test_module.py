@@ -11,7 +11,7 @@ from trytond.modules.backoffice_client.exceptions import (
     ClientBlockedError, ClientValidationError, ContactAdminError,
     ContactError, CreditLimitError, DuplicateVATError, IBANError,
     PortalLoginError, RequestDuplicateWarning, RequestError,
-    RequestStateError, VATError, WindowError)
+    RequestStateError, VATError, WindowError, ZoneWindowWarning)
 from trytond.modules.company.tests import (
     CompanyTestMixin, PartyCompanyCheckEraseMixin, create_company,
     set_company)
@@ -574,6 +574,40 @@ class BackofficeClientTestCase(
                         })
 
     @with_transaction()
+    def test_zone_window_change_warns(self):
+        "Shrinking or removing a window of the zone warns about clients"
+        pool = Pool()
+        ZoneWindow = pool.get('backoffice.zone.window')
+        company = create_company()
+        with set_company(company):
+            zone = create_zone(windows=[('0', 6, 10), ('2', 6, 10)])
+            create_client("Kronenhalle", default_zone=zone.id,
+                preferred_windows=[('create', [{
+                                'weekday': '0',
+                                'start': time(7), 'end': time(9)}])])
+            monday, wednesday = zone.windows
+
+            # what leaves the client's window inside is fine
+            ZoneWindow.write([monday], {'start': time(7)})
+            ZoneWindow.delete([wednesday])
+
+            with self.assertRaises(ZoneWindowWarning) as cm:
+                ZoneWindow.write([monday], {'end': time(8, 30)})
+            self.assertEqual(
+                cm.exception.message,
+                'After this change of the delivery windows of zone "Zone '
+                'ZH", the preferred windows of 1 clients no longer fit: '
+                'Kronenhalle. Their windows must be changed when they are '
+                'saved again.')
+            self.assertEqual(ZoneWindow(monday.id).end, time(10))
+            with self.assertRaises(ZoneWindowWarning):
+                ZoneWindow.delete([monday])
+
+            with Transaction().set_context(_skip_warnings=True):
+                ZoneWindow.delete([monday])
+            self.assertFalse(ZoneWindow.search([('zone', '=', zone.id)]))
+
+    @with_transaction()
     def test_default_zone_proposed(self):
         "The default zone comes from the main delivery address"
         pool = Pool()
@@ -1072,7 +1106,8 @@ class BackofficeClientTestCase(
                 milk_row, = Product.search([('product', '=', milk.id)])
             self.assertEqual(milk_row.quantity, 15)
             self.assertEqual(milk_row.revenue, Decimal('23.00'))
-            self.assertEqual(milk_row.order_count, 2)
+            self.assertEqual(milk_row.line_count, 2)
+            self.assertIsInstance(milk_row.line_count, int)
             self.assertEqual(milk_row.last_order_date, dt.date(2026, 1, 20))
 
             empty = Party(empty.id)
@@ -1107,6 +1142,49 @@ class BackofficeClientTestCase(
             self.assertEqual(row.unit.name, 'Kilogram')
             self.assertEqual(
                 Party(party.id).lifetime_revenue, Decimal('10.00'))
+
+    @with_transaction()
+    def test_insights_currency(self):
+        "A sale in another currency counts at the rate of its date"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Currency = pool.get('currency.currency')
+        Monthly = pool.get('backoffice.client.monthly')
+        Product = pool.get('backoffice.client.product')
+        company = create_company()
+        with set_company(company):
+            eur, = Currency.create([{
+                        'name': "Euro", 'symbol': "€", 'code': 'EUR',
+                        'rates': [('create', [
+                                    {'date': dt.date(2026, 1, 1),
+                                        'rate': Decimal('0.5')},
+                                    {'date': dt.date(2026, 2, 1),
+                                        'rate': Decimal('0.25')},
+                                    ])],
+                        }])
+            milk = create_product("Milk", '1.60')
+            party = create_client("Hotel",
+                addresses=[('create', [{'street': "Seestrasse 1"}])])
+            create_sale(company, party, dt.date(2026, 1, 10),
+                [(milk, 1, 5)])
+            for date in [dt.date(2026, 1, 20), dt.date(2026, 2, 10)]:
+                sale = create_sale(company, party, date, [(milk, 1, 10)])
+                sale.currency = eur
+                sale.save()
+
+            # 5 + 10 EUR at 0.5 + 10 EUR at 0.25 (company currency at 1)
+            party = Party(party.id)
+            self.assertEqual(party.lifetime_revenue, Decimal('65.00'))
+            months = Monthly.search(
+                [('party', '=', party.id)], order=[('month', 'ASC')])
+            self.assertEqual(
+                [(m.order_count, m.revenue) for m in months],
+                [(2, Decimal('25.00')), (1, Decimal('40.00'))])
+            with Transaction().set_context(backoffice_client=party.id):
+                row, = Product.search([])
+            self.assertEqual(row.revenue, Decimal('65.00'))
+            self.assertEqual(row.quantity, 3)
+            self.assertEqual(row.line_count, 3)
 
     @with_transaction()
     def test_insights_queries(self):
@@ -1150,6 +1228,10 @@ class BackofficeClientTestCase(
             party, _, _, _ = self._sales(company)
             months = Monthly.search(
                 [('party', '=', party.id)], order=[('month', 'ASC')])
+            self.assertEqual(
+                [(m.month, type(m.order_count), m.revenue) for m in months],
+                [(dt.date(2026, 1, 1), int, Decimal('43.00')),
+                    (dt.date(2026, 3, 1), int, Decimal('42.00'))])
             self.assertEqual(
                 [(m.month, m.order_count, m.revenue) for m in months],
                 [(dt.date(2026, 1, 1), 2, Decimal('43.00')),
