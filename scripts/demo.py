@@ -137,7 +137,10 @@ def check_database(path):
     "Raise DemoError when the database file cannot serve"
     fix = "rebuild it with: scripts/demo --reset"
     try:
-        connection = sqlite3.connect(f'file:{path}?mode=ro', uri=True)
+        # immutable: nobody writes it while var/ is locked, and a plain
+        # read-only open of a WAL database leaves -shm and -wal files behind
+        connection = sqlite3.connect(
+            f'file:{path}?mode=ro&immutable=1', uri=True)
         try:
             status, = connection.execute('PRAGMA quick_check').fetchone()
             if status != 'ok':

@@ -243,15 +243,23 @@ def load_zones(company):
 
 
 def load_clients():
-    "Business and private clients with their delivery address"
+    """The well-known business and private clients, active, with their
+    delivery address on the map"""
     Party = Model.get('party.party')
     Subdivision = Model.get('country.subdivision')
     country = switzerland()
     cantons = {s.code: s for s in Subdivision.find([('country', '=', country)])}
     parties = []
-    for (name, _, street, postal_code, city, canton, email,
+    for (name, business, street, postal_code, city, canton, email,
             latitude, longitude) in CLIENTS:
         party = Party(name=name)
+        if not business:
+            party.client_kind = 'individual'
+        elif name.startswith("Comité d'entreprise"):
+            party.client_kind = 'works_council'
+        else:
+            party.client_kind = 'company'
+        party.client_status = 'active'
         address, = party.addresses
         address.street = street
         address.postal_code = postal_code
@@ -287,8 +295,14 @@ def load_orders(clients, products, rng):
 
 
 def load(company):
+    from trytond.modules.backoffice_client.tests.tools import (
+        load_clients as load_more_clients)
     rng = random.Random(20261123)
     products = load_products(company)
     load_zones(company)
     clients = load_clients()
+    # more clients for the lists and the insights: contacts in every role,
+    # account requests to verify and half a year of past sales
+    load_more_clients(company, products,
+        business=26, private=10, requests=5, sales_per_client=4)
     load_orders(clients, products, rng)
