@@ -1,0 +1,97 @@
+# This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license terms.
+from trytond.i18n import gettext
+from trytond.model import ModelSQL, ModelView, fields
+from trytond.modules.account_credit_limit.exceptions import (
+    CreditLimitError, CreditLimitWarning)
+from trytond.modules.company.model import (
+    CompanyMultiValueMixin, CompanyValueMixin)
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+
+from .exceptions import CreditLimitExceededError, CreditLimitExceededWarning
+
+
+class Party(CompanyMultiValueMixin, metaclass=PoolMeta):
+    __name__ = 'party.party'
+
+    # Per company, like upstream's sale price list and credit limit: price
+    # groups belong to one company, a party may be a client of several.
+    price_group = fields.MultiValue(fields.Many2One(
+            'backoffice.price.group', "Price Group",
+            domain=[
+                ('company', '=', Eval('context', {}).get('company', -1)),
+                ],
+            states={
+                'invisible': ~Eval('context', {}).get('company'),
+                },
+            help="The price group of the client in the current company: "
+            "its rules apply unless the client's own rules or its tags' "
+            "rules are more specific."))
+    price_groups = fields.One2Many(
+        'party.party.price_group', 'party', "Price Groups",
+        help="The price group of the client in each company.")
+    pricing_rules = fields.One2Many(
+        'backoffice.price.rule', 'party', "Client Rules",
+        filter=[('scope', '=', 'client')],
+        context={
+            'default_scope': 'client',
+            },
+        help="The client's own price rules: at the same level they beat "
+        "the rules of its tags and of its price group.")
+
+    def check_credit_limit(self, amount, company, origin=None):
+        """The upstream check, whose message tells the limit and the amount
+        of the order only: say by how much the limit would be exceeded.
+
+        The order module calls this same check on its workflow stages."""
+        try:
+            super().check_credit_limit(amount, company, origin=origin)
+        except (CreditLimitError, CreditLimitWarning) as exception:
+            message = self._credit_limit_exceeded_message(
+                amount, company, origin)
+            if message is None:
+                # Not the amount: the dunning level, keep upstream's text
+                raise
+            if isinstance(exception, CreditLimitWarning):
+                raise CreditLimitExceededWarning(
+                    exception.name, message) from exception
+            raise CreditLimitExceededError(message) from exception
+
+    def _credit_limit_exceeded_message(self, amount, company, origin=None):
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        limit = self.get_multivalue('credit_limit_amount', company=company.id)
+        if limit is None:
+            return None
+        exceeded = self.credit_amount + amount - limit
+        if exceeded <= 0:
+            return None
+        lang = Lang.get()
+        currency = company.currency
+        return gettext('backoffice_pricing.msg_credit_limit_exceeded',
+            party=self.rec_name,
+            origin=origin.rec_name if origin else '',
+            limit=lang.currency(limit, currency),
+            exceeded=lang.currency(exceeded, currency),
+            credit=lang.currency(self.credit_amount, currency),
+            amount=lang.currency(amount, currency))
+
+
+class PartyPriceGroup(ModelSQL, ModelView, CompanyValueMixin):
+    __name__ = 'party.party.price_group'
+    __string__ = "Party Price Group"
+
+    party = fields.Many2One(
+        'party.party', "Party", ondelete='CASCADE', required=True,
+        context={
+            'company': Eval('company', -1),
+            },
+        depends={'company'},
+        help="The client.")
+    price_group = fields.Many2One(
+        'backoffice.price.group', "Price Group", ondelete='RESTRICT',
+        domain=[
+            ('company', '=', Eval('company', -1)),
+            ],
+        help="The price group of the client in the company.")

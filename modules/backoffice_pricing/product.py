@@ -1,0 +1,158 @@
+# This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license terms.
+import weakref
+
+from trytond.pool import Pool, PoolMeta
+from trytond.transaction import Transaction
+
+# The engine of the last sale price question of each transaction: a sale
+# line's on_change asks the price (get_sale_price) and then the rule
+# (get_sale_price_rules) in the same context; the second answer comes from
+# the same engine. Any write in the transaction (its counter) invalidates it.
+_engines = weakref.WeakKeyDictionary()
+
+
+class Product(metaclass=PoolMeta):
+    __name__ = 'product.product'
+
+    @classmethod
+    def get_sale_price(cls, products, quantity=0):
+        """Adjust the prices upstream computes with the client's rules.
+
+        Plugged in where sale_price_list is, so that a sale line priced
+        from the web client, proteus or any RPC gets the same price: the
+        context says the customer, company, unit, date and currency (as
+        sale.line._get_context_sale_price gives them). One engine is loaded
+        for the whole batch of products.
+        """
+        prices = super().get_sale_price(products, quantity=quantity)
+        for product_id, (price, _) in cls._pricing_resolve(
+                products, quantity, prices).items():
+            prices[product_id] = price
+        return prices
+
+    @classmethod
+    def get_sale_price_rules(cls, products, quantity=0):
+        """{product id: Match or None} of the rules behind get_sale_price
+        in the same context (None: no rule, the upstream price)"""
+        result = {p.id: None for p in products}
+        for product_id, (_, match) in cls._pricing_resolve(
+                products, quantity).items():
+            result[product_id] = match
+        return result
+
+    @classmethod
+    def _pricing_context(cls):
+        "(company id, customer id, date) from the context, or None"
+        pool = Pool()
+        Date = pool.get('ir.date')
+        context = Transaction().context
+        company = context.get('company')
+        customer = context.get('customer')
+        # Views pass -1 for an empty customer or company
+        if (not isinstance(company, int) or company < 0
+                or not isinstance(customer, int) or customer < 0):
+            return None
+        date = context.get('sale_date')
+        if not date:
+            with Transaction().set_context(company=company):
+                date = Date.today()
+        return company, customer, date
+
+    @classmethod
+    def _pricing_converter(cls, company):
+        """The conversion of fixed prices (in the company currency) into the
+        currency asked, as upstream converts list prices"""
+        pool = Pool()
+        Currency = pool.get('currency.currency')
+        context = Transaction().context
+        currency_id = context.get('currency')
+        if not currency_id or currency_id == company.currency.id:
+            return None
+        currency = Currency(currency_id)
+        date = context.get('sale_date')
+
+        def convert(amount):
+            with Transaction().set_context(date=date):
+                return Currency.compute(
+                    company.currency, amount, currency, round=False)
+        return convert
+
+    @classmethod
+    def _pricing_engine(cls, products, all_dates=False):
+        pool = Pool()
+        Company = pool.get('company.company')
+        Rule = pool.get('backoffice.price.rule')
+        pricing = cls._pricing_context()
+        if pricing is None or not products:
+            return None, None
+        company_id, customer, date = pricing
+        transaction = Transaction()
+        key = (company_id, customer, date, all_dates,
+            transaction.context.get('currency'),
+            tuple(sorted(p.id for p in products)))
+        last = _engines.get(transaction)
+        if last is not None and last[:2] == (transaction.counter, key):
+            return last[2], customer
+        company = Company(company_id)
+        engine = Rule.get_engine(
+            company, [customer], [p.id for p in products], date=date,
+            all_dates=all_dates, convert=cls._pricing_converter(company))
+        _engines[transaction] = (transaction.counter, key, engine)
+        return engine, customer
+
+    @classmethod
+    def _pricing_resolve(cls, products, quantity, prices=None):
+        """{product id: (price, Match)} for the products a rule prices;
+        prices: the upstream prices the rules adjust (None: matches only)"""
+        engine, customer = cls._pricing_engine(products)
+        if engine is None:
+            return {}
+        uom = Transaction().context.get('uom')
+        result = {}
+        for product in products:
+            match = engine.resolve(customer, product.id, quantity, uom)
+            if match is not None:
+                price = None
+                if prices is not None:
+                    price = engine.unit_price(
+                        match, product.id, uom, prices[product.id])
+                result[product.id] = (price, match)
+        return result
+
+    @classmethod
+    def explain_sale_price(cls, product, quantity=0):
+        """(base price, unit price, explanation, engine) of the product's
+        price in the context, every candidate rule included"""
+        base = super().get_sale_price([product], quantity=quantity)[
+            product.id]
+        engine, customer = cls._pricing_engine([product], all_dates=True)
+        if engine is None:
+            return base, base, None, None
+        uom = Transaction().context.get('uom')
+        explanation = engine.explain(customer, product.id, quantity, uom)
+        price = engine.unit_price(explanation.match, product.id, uom, base)
+        return base, price, explanation, engine
+
+
+class Uom(metaclass=PoolMeta):
+    __name__ = 'product.uom'
+
+    @classmethod
+    def on_modification(cls, mode, uoms, field_names=None):
+        pool = Pool()
+        Rule = pool.get('backoffice.price.rule')
+        super().on_modification(mode, uoms, field_names=field_names)
+        Rule._uoms_cache.clear()
+
+
+class Category(metaclass=PoolMeta):
+    __name__ = 'product.category'
+
+    @classmethod
+    def on_modification(cls, mode, categories, field_names=None):
+        pool = Pool()
+        Rule = pool.get('backoffice.price.rule')
+        super().on_modification(mode, categories, field_names=field_names)
+        if mode != 'write' or 'parent' in field_names:
+            Rule._categories_cache.clear()
