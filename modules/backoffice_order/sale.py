@@ -22,6 +22,9 @@ from .exceptions import (
     StageMoveError)
 from .scheme import KIND_STATES
 
+# Set while a discount is given on whole orders (see discount.py)
+ORDER_DISCOUNT = '_backoffice_order_discount'
+
 PRIORITIES = [
     ('low', "Low"),
     ('normal', "Normal"),
@@ -117,6 +120,10 @@ class Sale(metaclass=PoolMeta):
             'readonly': ~Eval('lines_editable', True),
             },
         help="The day the client is delivered.")
+    stage_colour = fields.Function(fields.Char(
+            "Stage Colour",
+            help="The colour of the stage, for the calendar of the orders."),
+        'on_change_with_stage_colour')
     delivery_zone = fields.Function(fields.Many2One(
             'backoffice.zone', "Delivery Zone",
             help="The zone of the delivery address."),
@@ -169,6 +176,10 @@ class Sale(metaclass=PoolMeta):
             "Labels",
             help="The labels of the order for the board and the list."),
         'get_labels')
+    order_count = fields.Function(fields.Integer(
+            "Orders",
+            help="One per order: the graphs of the orders add it up."),
+        'get_order_count')
     text = fields.Function(fields.Char(
             "Text",
             help="Search the orders by number, reference, client name, "
@@ -258,6 +269,14 @@ class Sale(metaclass=PoolMeta):
     def on_change_with_lines_editable(self, name=None):
         return self.stage.lines_editable if self.stage else True
 
+    @fields.depends('stage')
+    def on_change_with_stage_colour(self, name=None):
+        return self.stage.colour if self.stage else None
+
+    @classmethod
+    def get_order_count(cls, sales, name):
+        return dict.fromkeys([s.id for s in sales], 1)
+
     @fields.depends('shipment_address')
     def on_change_with_delivery_zone(self, name=None):
         if self.shipment_address and self.shipment_address.zone:
@@ -267,6 +286,31 @@ class Sale(metaclass=PoolMeta):
     def search_delivery_zone(cls, name, clause):
         return [('shipment_address.zone' + clause[0][len(name):],
                 *clause[1:])]
+
+    @classmethod
+    def order_delivery_zone(cls, tables):
+        # Sorting the list by zone joins the address and its zone.
+        return cls.shipment_address.convert_order(
+            'shipment_address.zone', tables, cls)
+
+    @classmethod
+    def derive_window(cls, zone, date, previous=None):
+        """The window of zone on the weekday of date that replaces previous:
+        the one starting at the same time, else the earliest; None when the
+        zone has no window that day (or no date or zone is given)"""
+        if not zone or not date:
+            return None
+        weekday = str(date.weekday())
+        windows = sorted(
+            (w for w in zone.windows if w.weekday == weekday),
+            key=lambda w: (w.start, w.end, w.id))
+        if not windows:
+            return None
+        if previous:
+            for window in windows:
+                if window.start == previous.start:
+                    return window
+        return windows[0]
 
     @fields.depends('delivery_date')
     def on_change_with_delivery_weekday(self, name=None):
@@ -293,13 +337,19 @@ class Sale(metaclass=PoolMeta):
         methods=['on_change_with_delivery_zone',
             'on_change_with_delivery_weekday'])
     def _clear_window(self):
-        # A window of another zone or another day no longer fits.
+        # A window of another zone or another day no longer fits: the zone
+        # of the address gives the window of that day starting at the same
+        # time (or its first one), if it has one.
+        pool = Pool()
+        Zone = pool.get('backoffice.zone')
         window = self.delivery_window
+        zone = self.on_change_with_delivery_zone()
         if window and (
-                window.zone.id != self.on_change_with_delivery_zone()
+                window.zone.id != zone
                 or (self.delivery_date and window.weekday
                     != self.on_change_with_delivery_weekday())):
-            self.delivery_window = None
+            self.delivery_window = self.derive_window(
+                Zone(zone) if zone else None, self.delivery_date, window)
 
     # Labels
 
@@ -639,8 +689,10 @@ class Sale(metaclass=PoolMeta):
     def write(cls, *args):
         pool = Pool()
         Address = pool.get('party.address')
-        # A new delivery address may lie in another zone: its window goes
-        # with the old zone (in the same write, so the domain holds).
+        # A new delivery address may lie in another zone: the window of the
+        # old zone gives way to the window of the new zone on the same day
+        # starting at the same time (or its first that day), or to none (in
+        # the same write, so the domain holds).
         actions = iter(args)
         args = []
         for sales, values in zip(actions, actions):
@@ -648,13 +700,21 @@ class Sale(metaclass=PoolMeta):
                     and 'delivery_window' not in values):
                 address = values['shipment_address']
                 zone = Address(address).zone if address else None
-                clear = [s for s in sales if s.delivery_window
-                    and s.delivery_window.zone != zone]
-                keep = [s for s in sales if s not in clear]
+                by_window = defaultdict(list)
+                keep = []
+                for sale in sales:
+                    window = sale.delivery_window
+                    if window and window.zone != zone:
+                        date = values.get('delivery_date', sale.delivery_date)
+                        new = cls.derive_window(zone, date, window)
+                        by_window[new.id if new else None].append(sale)
+                    else:
+                        keep.append(sale)
                 if keep:
                     args.extend((keep, values))
-                if clear:
-                    args.extend((clear, dict(values, delivery_window=None)))
+                for window, w_sales in by_window.items():
+                    args.extend(
+                        (w_sales, dict(values, delivery_window=window)))
             else:
                 args.extend((sales, values))
         super().write(*args)
@@ -1106,7 +1166,8 @@ class Line(metaclass=PoolMeta):
         pool = Pool()
         Activity = pool.get('backoffice.order.activity')
         callbacks = super().on_write(lines, values)
-        if 'unit_price' not in values:
+        if ('unit_price' not in values
+                or Transaction().context.get(ORDER_DISCOUNT)):
             return callbacks
         old = {l.id: l.unit_price for l in lines}
         ids = [l.id for l in lines]

@@ -9,8 +9,9 @@ from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, ModelSQL, ModelView, Unique, fields, sequence_ordered)
 from trytond.pool import Pool
-from trytond.pyson import Eval
+from trytond.pyson import Eval, PYSONDecoder, PYSONEncoder
 from trytond.transaction import Transaction, without_check_access
+from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .exceptions import SchemeError, StageError, StageInUseError, \
     TransitionError
@@ -355,6 +356,91 @@ class Stage(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
                     stage=sale.stage.rec_name, sale=sale.rec_name))
 
     @classmethod
+    def _tab_fields(cls):
+        "The fields whose change changes the tabs of Orders by Stage"
+        return {'name', 'code', 'sequence', 'active', 'scheme'}
+
+    @classmethod
+    def on_modification(cls, mode, stages, field_names=None):
+        super().on_modification(mode, stages, field_names=field_names)
+        if mode == 'create' or (
+                mode == 'write' and field_names & cls._tab_fields()):
+            cls.sync_order_tabs()
+
+    @classmethod
+    def on_delete(cls, stages):
+        return super().on_delete(stages) + [cls.sync_order_tabs]
+
+    @classmethod
+    @without_check_access
+    def sync_order_tabs(cls):
+        """Give the action "Orders by Stage" one tab per stage code of the
+        active stages of all schemes, named and ordered like the stages
+
+        The tabs are data (ir.action.act_window.domain) built from the
+        schemes, so custom stages get theirs and retired ones lose it; the
+        tabs of other domains (Manual Review, All) are left alone."""
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        ActionDomain = pool.get('ir.action.act_window.domain')
+        try:
+            action_id = ModelData.get_id('backoffice_order', 'act_order_form')
+        except KeyError:
+            # the module is being installed: no scheme exists yet
+            return
+        codes = {}
+        for stage in cls.search([], order=[
+                    ('sequence', 'ASC NULLS LAST'), ('id', 'ASC')]):
+            codes.setdefault(stage.code, stage.name)
+        wanted = {}
+        for i, (code, name) in enumerate(codes.items(), 1):
+            wanted[code] = {
+                'name': name,
+                'sequence': i * 10,
+                'domain': PYSONEncoder(sort_keys=True).encode(
+                    [('stage.code', '=', code)]),
+                'count': True,
+                'act_window': action_id,
+                }
+        to_delete, to_write = [], []
+        for tab in ActionDomain.search([('act_window', '=', action_id)]):
+            code = cls._tab_code(tab.domain)
+            if code is None:
+                continue
+            values = wanted.pop(code, None)
+            if values is None:
+                to_delete.append(tab)
+            elif (tab.name, tab.sequence, tab.count) != (
+                    values['name'], values['sequence'], values['count']):
+                to_write.extend(([tab], {
+                            'name': values['name'],
+                            'sequence': values['sequence'],
+                            'count': values['count'],
+                            }))
+        if to_delete:
+            ActionDomain.delete(to_delete)
+        if to_write:
+            ActionDomain.write(*to_write)
+        if wanted:
+            ActionDomain.create(list(wanted.values()))
+
+    @staticmethod
+    def _tab_code(domain):
+        "The stage code of a tab domain [('stage.code', '=', code)] or None"
+        if not domain:
+            return None
+        try:
+            value = PYSONDecoder().decode(domain)
+        except Exception:
+            return None
+        if (isinstance(value, list) and len(value) == 1
+                and isinstance(value[0], (list, tuple))
+                and list(value[0][:2]) == ['stage.code', '=']
+                and len(value[0]) == 3):
+            return value[0][2]
+        return None
+
+    @classmethod
     def delete(cls, stages):
         Scheme = Pool().get('backoffice.fulfilment.scheme')
         scheme_ids = list({s.scheme.id for s in stages})
@@ -362,6 +448,51 @@ class Stage(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
         # What remains of the schemes must still drive orders.
         schemes = Scheme.search([('id', 'in', scheme_ids)])
         Scheme.check_stages(schemes)
+
+
+class CreateDefaultStart(ModelView):
+    __name__ = 'backoffice.fulfilment.scheme.create_default.start'
+    __string__ = "Create Default Fulfilment Scheme"
+
+    company = fields.Many2One(
+        'company.company', "Company", required=True,
+        domain=[
+            ('id', 'in', Eval('context', {}).get('companies', [])),
+            ],
+        help="The company that gets the default scheme: New, Confirmed, "
+        "Preparing, Ready, In Transit, Delivered and Cancelled with their "
+        "transitions. A company has one scheme.")
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+
+class CreateDefault(Wizard):
+    "Create the default fulfilment scheme of a company"
+    __name__ = 'backoffice.fulfilment.scheme.create_default'
+
+    start = StateView(
+        'backoffice.fulfilment.scheme.create_default.start',
+        'backoffice_order.scheme_create_default_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Create", 'create_scheme', 'tryton-ok', default=True),
+            ])
+    create_scheme = StateAction('backoffice_order.act_scheme_form')
+
+    def do_create_scheme(self, action):
+        pool = Pool()
+        Scheme = pool.get('backoffice.fulfilment.scheme')
+        company = self.start.company
+        with without_check_access():
+            existing = Scheme.search([('company', '=', company.id)], limit=1)
+        if existing:
+            scheme, = existing
+            raise SchemeError(gettext(
+                    'backoffice_order.msg_scheme_exists',
+                    company=company.rec_name, scheme=scheme.rec_name))
+        scheme, = Scheme.create_default([company])
+        return action, {'res_id': [scheme.id]}
 
 
 class Transition(ModelSQL, ModelView):

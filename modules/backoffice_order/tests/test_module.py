@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from trytond import backend
 from trytond.exceptions import UserError
+from trytond.model.exceptions import AccessError
 
 from trytond.modules.backoffice_order.exceptions import (
     DiscountError, LinesLockedError, SchemeError, SplitError, StageChangedError,
@@ -624,6 +625,223 @@ class BackofficeOrderTestCase(OrderTestMixin, CompanyTestMixin,
             activity = Sale(sale.id).activities[-1]
             self.assertEqual(
                 (activity.kind, activity.description), ('note', "Call first"))
+
+    @with_transaction()
+    def test_create_default_wizard(self):
+        "A fulfilment administrator creates the default scheme once"
+        pool = Pool()
+        Scheme = pool.get('backoffice.fulfilment.scheme')
+        CreateDefault = pool.get(
+            'backoffice.fulfilment.scheme.create_default', type='wizard')
+        company = create_company()
+        with set_company(company):
+            clerk = create_user(company)
+            admin = create_user(company, login='fulfilment', groups=(
+                    'sale.group_sale',
+                    'backoffice_order.group_fulfilment_admin'))
+            with as_user(clerk):
+                with self.assertRaises(AccessError):
+                    CreateDefault.check_access()
+            with as_user(admin):
+                CreateDefault.check_access()
+                session_id, _, _ = CreateDefault.create()
+                wizard = CreateDefault(session_id)
+                wizard.start.company = company
+                _, data = wizard.do_create_scheme({})
+            scheme, = Scheme.search([])
+            self.assertEqual(data, {'res_id': [scheme.id]})
+            self.assertEqual(len(scheme.stages), 7)
+            with as_user(admin):
+                wizard = CreateDefault(CreateDefault.create()[0])
+                wizard.start.company = company
+                with self.assertRaises(SchemeError) as cm, request():
+                    wizard.do_create_scheme({})
+            self.assertIn('already has the fulfilment scheme',
+                cm.exception.message)
+            self.assertEqual(Scheme.search([]), [scheme])
+            self.assertEqual(len(scheme.stages), 7)
+
+    def order_tabs(self):
+        "{name: domain} of the stage tabs of Orders by Stage in order"
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        ActionDomain = pool.get('ir.action.act_window.domain')
+        tabs = ActionDomain.search([
+                ('act_window', '=', ModelData.get_id(
+                        'backoffice_order', 'act_order_form')),
+                ], order=[('sequence', 'ASC'), ('id', 'ASC')])
+        return [(t.name, t.domain) for t in tabs
+            if t.domain and 'stage.code' in t.domain]
+
+    @with_transaction()
+    def test_stage_tabs(self):
+        "Orders by Stage has a tab per active stage, kept with the stages"
+        pool = Pool()
+        Scheme = pool.get('backoffice.fulfilment.scheme')
+        Stage = pool.get('backoffice.fulfilment.stage')
+        company = create_company()
+        with set_company(company):
+            self.assertEqual(self.order_tabs(), [])
+            scheme = Scheme.get()
+            self.assertEqual([n for n, _ in self.order_tabs()], [
+                    "New", "Confirmed", "Preparing", "Ready", "In Transit",
+                    "Delivered", "Cancelled"])
+            quality, = Stage.create([{
+                        'scheme': scheme.id, 'name': "Quality Check",
+                        'code': 'quality', 'sequence': 35}])
+            tabs = self.order_tabs()
+            self.assertEqual(tabs[3][0], "Quality Check")
+            self.assertIn('"quality"', tabs[3][1])
+            Stage.write([quality], {'name': "QC"})
+            self.assertEqual(self.order_tabs()[3][0], "QC")
+            Stage.write([quality], {'active': False})
+            self.assertNotIn("QC", [n for n, _ in self.order_tabs()])
+            self.assertEqual(len(self.order_tabs()), 7)
+
+    @with_transaction()
+    def test_order_discount(self):
+        "A discount per order on every line, with its reason"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        Line = pool.get('sale.line')
+        company = create_company()
+        with set_company(company):
+            client, product, scheme = self.setup_order(company)
+            user = create_user(company)
+            sale = self.create_sale(client, product, quantity=3)
+            Line.create([{
+                        'sale': sale.id, 'type': 'line', 'product': product.id,
+                        'quantity': 1, 'unit': product.default_uom.id,
+                        'unit_price': Decimal('20'),
+                        'base_price': Decimal('20')}])
+            sale = Sale(sale.id)
+            self.assertEqual(sale.untaxed_amount, Decimal('50'))
+            before = len(sale.activities)
+
+            with as_user(user):
+                for rate in [Decimal('-0.1'), Decimal('1'), None]:
+                    with self.assertRaises(DiscountError) as cm, request():
+                        Sale.apply_discount(
+                            [Sale(sale.id)], rate, "Loyal client")
+                    self.assertIn('less than 100 %', cm.exception.message)
+                with self.assertRaises(DiscountError) as cm, request():
+                    Sale.apply_discount([Sale(sale.id)], Decimal('0.1'), '')
+                self.assertIn('reason', cm.exception.message)
+            sale = Sale(sale.id)
+            self.assertEqual(sale.untaxed_amount, Decimal('50'))
+            self.assertEqual(len(sale.activities), before)
+
+            with as_user(user):
+                Sale.apply_discount([sale], Decimal('0.1'), "Loyal client")
+            sale = Sale(sale.id)
+            self.assertEqual(
+                sorted(l.unit_price for l in sale.lines),
+                [Decimal('9'), Decimal('18')])
+            self.assertEqual(
+                {l.discount_reason for l in sale.lines}, {"Loyal client"})
+            self.assertEqual(sale.untaxed_amount, Decimal('45'))
+            activity, = sale.activities[before:]
+            self.assertEqual(
+                (activity.kind, activity.old_value, activity.new_value),
+                ('discount', '50.00', '45.00'))
+            self.assertIn("10 %", activity.description)
+            self.assertIn("Loyal client", activity.description)
+
+            # a new discount replaces the previous one
+            with as_user(user):
+                Sale.apply_discount([sale], Decimal('0.05'), "Promotion")
+            self.assertEqual(Sale(sale.id).untaxed_amount, Decimal('47.5'))
+
+            with as_user(user):
+                Sale.move_to_stage([sale], self.stage(scheme, 'confirmed'))
+                with self.assertRaises(LinesLockedError) as cm, request():
+                    Sale.apply_discount(
+                        [Sale(sale.id)], Decimal('0.2'), "Too late")
+            self.assertIn('cannot be edited in stage "Confirmed"',
+                cm.exception.message)
+            self.assertEqual(Sale(sale.id).untaxed_amount, Decimal('47.5'))
+
+    @with_transaction()
+    def test_order_discount_wizard(self):
+        "The discount wizard gives the discount to the selected orders"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        Discount = pool.get('backoffice.order.discount', type='wizard')
+        company = create_company()
+        with set_company(company):
+            client, product, scheme = self.setup_order(company)
+            sales = [self.create_sale(client, product) for _ in range(2)]
+            session_id, _, _ = Discount.create()
+            with Transaction().set_context(
+                    active_model='sale.sale',
+                    active_ids=[s.id for s in sales],
+                    active_id=sales[0].id):
+                wizard = Discount(session_id)
+                self.assertEqual(
+                    wizard.default_start(None), {'order_count': 2})
+                wizard.start.rate = Decimal('0.5')
+                wizard.start.reason = "Opening"
+                self.assertEqual(wizard.transition_apply(), 'end')
+            self.assertEqual(
+                [s.untaxed_amount for s in Sale.browse(sales)],
+                [Decimal('5'), Decimal('5')])
+
+    @with_transaction()
+    def test_address_change_window(self):
+        "A new address in another zone takes its window of the same day"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        Address = pool.get('party.address')
+        Zone = pool.get('backoffice.zone')
+        company = create_company()
+        with set_company(company):
+            client, product, scheme = self.setup_order(company)
+            window, = client.addresses[0].zone.windows
+            other = Zone(
+                company=company, name="Lake", code='L',
+                weekdays=['0', '1'],
+                windows=[
+                    {'weekday': '0', 'start': dt.time(6),
+                        'end': dt.time(7)},
+                    {'weekday': '0', 'start': dt.time(8),
+                        'end': dt.time(10)},
+                    {'weekday': '1', 'start': dt.time(8),
+                        'end': dt.time(10)},
+                    ])
+            other.save()
+            sale = self.create_sale(client, product)
+            Sale.write([sale], {
+                    'delivery_date': dt.date(2030, 1, 7),  # a Monday
+                    'delivery_window': window.id})
+            lake, = Address.create([{
+                        'party': client.id, 'street': "Lake Road 1",
+                        'zone': other.id}])
+            Sale.write([sale], {'shipment_address': lake.id})
+            sale = Sale(sale.id)
+            self.assertEqual(sale.delivery_zone, other)
+            self.assertEqual(sale.delivery_window.zone, other)
+            self.assertEqual(
+                (sale.delivery_window.weekday, sale.delivery_window.start),
+                ('0', dt.time(8)))
+
+            # the form proposes the same
+            sale.shipment_address = client.addresses[0]
+            sale.on_change_shipment_address()
+            self.assertEqual(sale.delivery_window, window)
+
+    @with_transaction()
+    def test_order_by_zone(self):
+        "The list sorts by zone and the graph counts orders"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        company = create_company()
+        with set_company(company):
+            client, product, scheme = self.setup_order(company)
+            sale = self.create_sale(client, product)
+            self.assertEqual(
+                Sale.search([], order=[('delivery_zone', 'ASC')]), [sale])
+            self.assertEqual(sale.order_count, 1)
+            self.assertEqual(sale.stage_colour, '#9e9e9e')
 
 
 class BackofficeOrderConcurrencyTestCase(OrderTestMixin, unittest.TestCase):

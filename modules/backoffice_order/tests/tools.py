@@ -1,0 +1,282 @@
+# This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
+# level of this repository contains the full copyright notices and license terms.
+"""Demo orders for scenarios and demo databases, created with proteus"""
+import datetime as dt
+import random
+from collections import defaultdict
+from decimal import Decimal
+
+from proteus import Model, Wizard
+from proteus.config import get_config
+from trytond.exceptions import UserWarning
+from trytond.modules.product import round_price
+
+__all__ = ['load_orders', 'STAGE_WEIGHTS']
+
+# stage code of the default scheme: share of the orders that end there
+STAGE_WEIGHTS = {
+    'new': 18,
+    'confirmed': 14,
+    'preparing': 14,
+    'ready': 12,
+    'in_transit': 10,
+    'delivered': 24,
+    'cancelled': 8,
+    }
+# the moves from New that reach each stage, through the default transitions
+PATHS = {
+    'new': [],
+    'confirmed': ['confirmed'],
+    'preparing': ['confirmed', 'preparing'],
+    'ready': ['confirmed', 'preparing', 'ready'],
+    'in_transit': ['confirmed', 'preparing', 'ready', 'in_transit'],
+    'delivered': [
+        'confirmed', 'preparing', 'ready', 'in_transit', 'delivered'],
+    'cancelled': ['cancelled'],
+    }
+# days from today of the delivery date of the orders of each stage
+DAYS = {
+    'new': (1, 14),
+    'confirmed': (0, 10),
+    'preparing': (0, 3),
+    'ready': (0, 2),
+    'in_transit': (0, 0),
+    'delivered': (-30, -1),
+    'cancelled': (-20, 10),
+    }
+PRIORITIES = [('low', 15), ('normal', 55), ('high', 20), ('urgent', 10)]
+QUANTITIES = [1, 2, 3, 5, 6, 10, 12, 20, 24]
+NOTES = [
+    "Client called: deliver before 9:00 if possible.",
+    "Ring at the delivery entrance, not at the shop.",
+    "Check the expiry dates with the chef on delivery.",
+    "Pallet to be taken back.",
+    ]
+DISCOUNT_REASONS = [
+    "Loyal client: 5 % on this order",
+    "Damaged packaging on the last delivery",
+    ]
+# the products a client usually orders
+BASKET = 5
+# orders per change of stage: the wizard checks and moves them together
+BATCH = 200
+
+
+def _windows_by_zone(config):
+    "{zone id: {weekday: [window]}} of the zones of the company"
+    Window = Model.get('backoffice.zone.window', config=config)
+    result = defaultdict(lambda: defaultdict(list))
+    for window in Window.find([], order=[('start', 'ASC')]):
+        result[window.zone.id][window.weekday].append(window)
+    return result
+
+
+def _prototypes(clients, baskets, config):
+    """({client id: sale values}, {(client id, product id): line values}):
+    what the sale's on_change fills for the client (addresses, payment
+    term, methods) on a sale that is never saved, and the client's prices
+    of the products of its basket, read as the sale line computes them
+    (product's sale price in the context of the customer)"""
+    Sale = Model.get('sale.sale', config=config)
+    Product = Model.get('product.product', config=config)
+    Category = Model.get('product.category', config=config)
+    context = Sale._config.context
+    today = dt.date.today()
+    # the customer taxes of the products (the tax rules of the clients are
+    # not applied: the demo has none)
+    products = {p.id: p for b in baskets.values() for p in b}
+    categories = {r['id']: (r.get('template.') or {}).get('account_category')
+        for r in Product._proxy.read(
+            list(products), ['template.account_category'], context)}
+    category_taxes = {r['id']: r['customer_taxes_used']
+        for r in Category._proxy.read(
+            list({c for c in categories.values() if c}),
+            ['customer_taxes_used'], context)}
+    taxes = {p: category_taxes.get(c) for p, c in categories.items()}
+    sale_values, line_values = {}, {}
+    for client in clients:
+        values = Sale(party=client)._get_values()
+        values.pop('lines', None)
+        sale_values[client.id] = values
+        by_unit = defaultdict(list)
+        for product in baskets[client.id]:
+            by_unit[product.sale_uom.id].append(product)
+        for unit, products in by_unit.items():
+            rows = Product._proxy.read(
+                [p.id for p in products],
+                ['sale_price_uom'],
+                dict(context, customer=client.id,
+                    currency=values.get('currency'), uom=unit,
+                    sale_date=today))
+            for row in rows:
+                price = round_price(row['sale_price_uom'] or Decimal(0))
+                line = {
+                    'type': 'line',
+                    'product': row['id'],
+                    'unit': unit,
+                    'unit_price': price,
+                    'base_price': price,
+                    }
+                if taxes.get(row['id']):
+                    line['taxes'] = [('add', taxes[row['id']])]
+                line_values[client.id, row['id']] = line
+    return sale_values, line_values
+
+
+def _delivery(rng, today, days, windows):
+    """A delivery date days (from, to) from today and a window of the
+    zone that day, when the zone has windows on some day near it"""
+    first, last = days
+    dates = [today + dt.timedelta(days=d) for d in range(first, last + 1)]
+    if windows:
+        # the delivery days of the zone, looking a week further if needed
+        delivering = [d for d in dates if str(d.weekday()) in windows]
+        while not delivering:
+            last += 7
+            delivering = [
+                today + dt.timedelta(days=d) for d in range(first, last + 1)
+                if str((today + dt.timedelta(days=d)).weekday()) in windows]
+        date = rng.choice(delivering)
+        return date, rng.choice(windows[str(date.weekday())])
+    return rng.choice(dates), None
+
+
+def _move(sales, stage, config):
+    """Move sales to stage with the change-stage wizard of the module;
+    returns {sale id: message} of the refused ones
+
+    A confirmation beyond a credit limit warns the members of the credit
+    limit group: the loader approves it as a reviewer would."""
+    Warning_ = Model.get('res.user.warning', config=config)
+    refused = {}
+    for i in range(0, len(sales), BATCH):
+        batch = sales[i:i + BATCH]
+        for _ in range(len(batch) + 1):
+            wizard = Wizard(
+                'backoffice.order.change_stage', batch, config=config)
+            wizard.form.stage = stage
+            try:
+                wizard.execute('move')
+            except UserWarning as warning:
+                Warning_.skip(
+                    warning.name, False, (config or get_config()).context)
+                continue
+            break
+        for line in wizard.form.lines:
+            if not line.moved:
+                refused[line.sale.id] = line.message
+    return refused
+
+
+def load_orders(
+        company, clients, products, count=300, seed=20261124, config=None):
+    """Create count orders of clients for products, spread over the stages
+    of the default scheme (New, Confirmed, Preparing, Ready, In Transit,
+    Delivered, Cancelled), the priorities and delivery dates from a month
+    ago to two weeks ahead, each in a window of the zone of the client's
+    delivery address when the zone has one that day
+
+    The orders are created in New and moved by the module's change-stage
+    wizard, a batch per stage, so their sale state, timeline and labels
+    are what the office would see; a few get an internal note or a discount
+    on the whole order. Returns {'orders': [sale], 'by_stage': {code:
+    [sale]}, 'refused': {sale id: message}} (orders a move refused, e.g.
+    by a credit limit, stay in their stage)."""
+    rng = random.Random(seed)
+    Sale = Model.get('sale.sale', config=config)
+    Stage = Model.get('backoffice.fulfilment.stage', config=config)
+    Scheme = Model.get('backoffice.fulfilment.scheme', config=config)
+    Note = Model.get('ir.note', config=config)
+    Address = Model.get('party.address', config=config)
+    Product = Model.get('product.product', config=config)
+    Party = Model.get('party.party', config=config)
+
+    clients = [Party(c.id) for c in clients]
+    products = [Product(p.id) for p in products]
+    # every stage once, then by their weights
+    codes = list(STAGE_WEIGHTS)
+    targets = codes[:count] + rng.choices(
+        codes, weights=list(STAGE_WEIGHTS.values()),
+        k=max(count - len(codes), 0))
+    rng.shuffle(targets)
+
+    windows = _windows_by_zone(config)
+    addresses = {}
+    for address in Address.find([
+                ('party', 'in', [c.id for c in clients])],
+            order=[('sequence', 'ASC NULLS FIRST'), ('id', 'ASC')]):
+        addresses.setdefault(address.party.id, address)
+    today = dt.date.today()
+
+    # What the sale's on_change gives (addresses, payment term, prices,
+    # taxes) is computed once per client and product of its usual basket
+    # and reused by its orders, created in one call.
+    baskets = {c.id: rng.sample(products, min(len(products), BASKET))
+        for c in clients}
+    sale_values, line_values = _prototypes(clients, baskets, config)
+
+    vlist = []
+    for target in targets:
+        client = rng.choice(clients)
+        address = addresses.get(client.id)
+        zone = address.zone if address else None
+        date, window = _delivery(
+            rng, today, DAYS[target], windows.get(zone.id) if zone else None)
+        values = dict(sale_values[client.id])
+        if address:
+            values['shipment_address'] = address.id
+        values['sale_date'] = min(
+            today, date - dt.timedelta(days=rng.randint(1, 5)))
+        values['priority'] = rng.choices(
+            [p for p, _ in PRIORITIES], [w for _, w in PRIORITIES])[0]
+        values['delivery_date'] = date
+        values['delivery_window'] = window.id if window else None
+        basket = baskets[client.id]
+        values['lines'] = [('create', [
+                    dict(line_values[client.id, product.id],
+                        quantity=rng.choice(QUANTITIES))
+                    for product in rng.sample(
+                        basket, min(len(basket), rng.randint(1, 4)))])]
+        vlist.append(values)
+    context = Sale._config.context
+    sales = [Sale(id_) for id_ in Sale._proxy.create(vlist, context)]
+
+    # Some new orders get a discount on the whole order, while they may.
+    scheme, = Scheme.find([('company', '=', company.id)])
+    stages = {s.code: Stage(s.id) for s in scheme.stages}
+    discounted = [s for s, t in zip(sales, targets)
+        if t in {'new', 'confirmed'} and rng.random() < 0.08]
+    if discounted:
+        wizard = Wizard('backoffice.order.discount', discounted,
+            config=config)
+        wizard.form.rate = Decimal('0.05')
+        wizard.form.reason = rng.choice(DISCOUNT_REASONS)
+        wizard.execute('apply')
+
+    # The moves, wave after wave: a stage takes the orders going further.
+    refused = {}
+    depth = max(len(p) for p in PATHS.values())
+    for step in range(depth):
+        waves = defaultdict(list)
+        for sale, target in zip(sales, targets):
+            path = PATHS[target]
+            if step < len(path) and sale.id not in refused:
+                waves[path[step]].append(sale)
+        for code, wave in waves.items():
+            refused.update(_move(wave, stages[code], config))
+
+    notes = [Note(resource=sale, message=rng.choice(NOTES))
+        for sale in sales if rng.random() < 0.1]
+    if notes:
+        Note.save(notes)
+
+    sales = Sale.find([('id', 'in', [s.id for s in sales])],
+        order=[('id', 'ASC')])
+    by_stage = defaultdict(list)
+    for sale in sales:
+        by_stage[sale.stage.code].append(sale)
+    return {
+        'orders': sales,
+        'by_stage': dict(by_stage),
+        'refused': refused,
+        }
