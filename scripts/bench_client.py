@@ -16,10 +16,11 @@ each, all inserted with SQL. Then, for the client:
   browsing the sales and their lines, measured in the same run, the ratio
   and a check that both give the same figures;
 - the time to read its client statistics (orders per month) and the rows of
-  its top products, as the client form and the graph do.
+  its top products, as the client form and the graph do (printed without
+  target).
 
-Every figure is printed with its target and PASS/FAIL; the exit status is 1
-when one fails. Usage:
+Every figure of the issue's target is printed with it and PASS/FAIL; the
+exit status is 1 when one fails. Usage:
 
     .venv/bin/python scripts/bench_client.py
         [--database-uri postgresql://postgres@127.0.0.1:5432/]
@@ -417,10 +418,14 @@ def run():
         ">= 20x", ratio >= 20)
     report("same figures as the ORM baseline",
         'yes' if same and same_top else 'no', "", "yes", same and same_top)
-    report("read top products rows (form)", fmt(seconds_products * 1e3, 1),
-        "ms", "<= 100", seconds_products * 1e3 <= 100)
-    report("read orders per month (graph)", fmt(seconds_monthly * 1e3, 1),
-        "ms", "<= 100", seconds_monthly * 1e3 <= 100)
+    # Not in the issue's target: these aggregate the client's lines again
+    # per row read; printed to follow them, against the figures' time.
+    print(f"    read top products rows (form): "
+        f"{seconds_products * 1e3:.1f} ms, "
+        f"{seconds_products / seconds:.1f}x the insight figures")
+    print(f"    read orders per month (graph): "
+        f"{seconds_monthly * 1e3:.1f} ms, "
+        f"{seconds_monthly / seconds:.1f}x the insight figures")
 
 
 if __name__ == '__main__':

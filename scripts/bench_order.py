@@ -78,7 +78,7 @@ def main():
 
 def build(args):
     "The company, zones, one ORM order, then the clones by SQL"
-    from sql import Cast, Literal, Null, Select
+    from sql import Cast, Literal, Select
     from sql.conditionals import Case
     from sql.functions import Function
     from sql.operators import Concat, Mod
@@ -289,7 +289,6 @@ def measure(args, fixtures):
     from trytond.transaction import Transaction
     pool = Pool()
     Sale = pool.get('sale.sale')
-    Stage = pool.get('backoffice.fulfilment.stage')
     stages = fixtures['stages']
     zone = fixtures['zones'][3]
     results = []

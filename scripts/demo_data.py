@@ -7,7 +7,6 @@ orders.  Each load_* function adds one concern; later modules add theirs.
 """
 import datetime as dt
 import json
-import random
 from decimal import Decimal
 
 from proteus import Model
@@ -274,35 +273,82 @@ def load_clients():
     return parties
 
 
-def load_orders(clients, products, rng):
-    "Orders of the last weeks, a few still open, most confirmed"
-    Sale = Model.get('sale.sale')
-    today = dt.date.today()
-    sales = []
-    for number in range(24):
-        client = clients[number % len(clients)]
-        sale = Sale(party=client)
-        sale.sale_date = today - dt.timedelta(days=rng.randint(0, 40))
-        for product in rng.sample(products, rng.randint(2, 6)):
-            line = sale.lines.new(product=product)
-            line.quantity = rng.choice([1, 2, 3, 5, 10, 12, 20])
-        sales.append(sale)
-    Sale.save(sales)
-    quoted = sales[4:]
-    Sale.click(quoted, 'quote')
-    Sale.click(quoted[4:], 'confirm')
-    return sales
+# price group: global percentage, {category: percentage}, the client tags
+# whose clients are in the group
+PRICE_GROUPS = [
+    ("Restaurants", '-8', {"Dairy": '-12', "Cheese": '-15'},
+        ["Restaurants", "Hotels"]),
+    ("Retail", '-5', {"Bakery": '-10'}, ["Retail"]),
+    ("Canteens", '-10', {"Meat": '-14', "Fruit & Vegetables": '-12'},
+        ["Canteens"]),
+    ]
+
+
+def load_pricing(products):
+    """Price groups for the client tags, a VIP tag rule and the rules of one
+    client of its own, so every level of the engine shows in the demo"""
+    PriceGroup = Model.get('backoffice.price.group')
+    PriceTag = Model.get('backoffice.price.tag')
+    Category = Model.get('product.category')
+    Party = Model.get('party.party')
+    categories = {c.name: c for c in Category.find([])}
+    groups = {}
+    for name, percentage, by_category, _ in PRICE_GROUPS:
+        group = PriceGroup(name=name)
+        rule = group.rules.new(level='global')
+        rule.percentage = Decimal(percentage)
+        for category, percentage in by_category.items():
+            rule = group.rules.new(
+                level='category', category=categories[category])
+            rule.percentage = Decimal(percentage)
+        groups[name] = group
+    PriceGroup.save(list(groups.values()))
+
+    vip, = Model.get('party.category').find([('name', '=', "VIP")])
+    beverages = PriceTag(tag=vip, sequence=10)
+    rule = beverages.rules.new(
+        level='category', category=categories["Beverages"])
+    rule.percentage = Decimal('-5')
+    beverages.save()
+
+    by_tag = {tag: groups[name]
+        for name, _, _, tags in PRICE_GROUPS for tag in tags}
+    clients = Party.find([('client_status', '=', 'active')])
+    for client in clients:
+        for tag in client.categories:
+            if tag.name in by_tag:
+                client.price_group = by_tag[tag.name]
+                break
+        else:
+            if client.client_type == 'b2b':
+                client.price_group = groups["Restaurants"]
+    Party.save(clients)
+
+    by_name = {p.name: p for p in products}
+    kronenhalle, = Party.find([('name', '=', "Restaurant Kronenhalle")])
+    rule = kronenhalle.pricing_rules.new(
+        level='product', product=by_name["Gruyère AOP 1 kg"])
+    rule.fixed_price = Decimal('21.90')
+    rule = kronenhalle.pricing_rules.new(
+        level='category', category=categories["Meat"])
+    rule.percentage = Decimal('-18')
+    kronenhalle.save()
+    return groups
 
 
 def load(company):
     from trytond.modules.backoffice_client.tests.tools import (
         load_clients as load_more_clients)
-    rng = random.Random(20261123)
+    from trytond.modules.backoffice_order.tests.tools import load_orders
     products = load_products(company)
     load_zones(company)
-    clients = load_clients()
+    load_clients()
     # more clients for the lists and the insights: contacts in every role,
     # account requests to verify and half a year of past sales
     load_more_clients(company, products,
         business=26, private=10, requests=5, sales_per_client=4)
-    load_orders(clients, products, rng)
+    load_pricing(products)
+    # the orders of the office's days, over every stage of the scheme
+    Party = Model.get('party.party')
+    load_orders(company, Party.find([('client_status', '=', 'active')]),
+        products, count=300)

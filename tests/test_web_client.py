@@ -58,7 +58,9 @@ def demo(tmp_path_factory):
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f'http://127.0.0.1:{port}/'
     try:
-        if not wait_http(url, process, timeout=900):
+        # a full demo build: a few minutes alone, longer beside the
+        # PostgreSQL run of the suite
+        if not wait_http(url, process, timeout=1800):
             pytest.fail(
                 "the demo server did not come up:\n"
                 + (var / 'demo.log').read_text()[-5000:])
