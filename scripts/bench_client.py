@@ -69,46 +69,8 @@ import random  # noqa: E402
 from collections import defaultdict  # noqa: E402
 from decimal import Decimal  # noqa: E402
 
-failures = []
-
-
-def report(label, value, unit, target, ok):
-    status = 'PASS' if ok else 'FAIL'
-    if not ok:
-        failures.append(label)
-    print(f"  {label:<46} {value:>14} {unit:<8} target {target:<14} "
-        f"{status}")
-
-
-def fmt(value, digits=0):
-    return f"{value:,.{digits}f}"
-
-
-class CountingCursor:
-    def __init__(self, cursor, counter):
-        self._cursor, self._counter = cursor, counter
-
-    def execute(self, *args, **kwargs):
-        self._counter[0] += 1
-        return self._cursor.execute(*args, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self._cursor, name)
-
-    def __iter__(self):
-        return iter(self._cursor)
-
-
-class CountingConnection:
-    def __init__(self, connection, counter):
-        self._connection, self._counter = connection, counter
-
-    def cursor(self, *args, **kwargs):
-        return CountingCursor(
-            self._connection.cursor(*args, **kwargs), self._counter)
-
-    def __getattr__(self, name):
-        return getattr(self._connection, name)
+from benchlib import (  # noqa: E402
+    conclude, count_queries, fmt, report)
 
 
 def measured(func, *args, repeat=1):
@@ -118,15 +80,10 @@ def measured(func, *args, repeat=1):
     transaction = Transaction()
     times, counts = [], []
     for _ in range(repeat):
-        counter = [0]
-        connection = transaction.connection
-        transaction.connection = CountingConnection(connection, counter)
-        try:
+        with count_queries(transaction) as counter:
             start = time.perf_counter()
             result = func(*args)
             times.append(time.perf_counter() - start)
-        finally:
-            transaction.connection = connection
         counts.append(counter[0])
     return result, statistics.median(times), max(counts)
 
@@ -207,11 +164,7 @@ def main():
         else:
             drop_db(DB_NAME)
             print(f"  database {DB_NAME} dropped")
-    if failures:
-        print(f"\nFAILED: {', '.join(failures)}")
-        return 1
-    print("\nAll targets met.")
-    return 0
+    return conclude()
 
 
 def run():

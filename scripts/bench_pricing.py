@@ -67,20 +67,11 @@ PRICE_LIST_DB = 'bench_price_list_%d' % os.getpid()
 from sql import Column, Table  # noqa: E402
 from sql.functions import CurrentTimestamp  # noqa: E402
 
+from benchlib import conclude, report  # noqa: E402
 from trytond.pool import Pool  # noqa: E402
 from trytond.tests.test_tryton import (  # noqa: E402
     DB_NAME, create_db, drop_db)
 from trytond.transaction import Transaction  # noqa: E402
-
-failures = []
-
-
-def report(label, value, target, ok):
-    status = 'PASS' if ok else 'FAIL'
-    if not ok:
-        failures.append(label)
-    print(f"  {label}: {value}  (target {target})  {status}")
-
 
 def activate(name, modules, template=None):
     """Create the database and activate the modules, as trytond's tests do;
@@ -347,7 +338,7 @@ def part_a(company, client_ids, products):
         f"products); {len(pairs):,} prices resolved in "
         f"{' / '.join(f'{r:.3f}' for r in runs)} s (3 runs), "
         f"{ruled:,} by a rule")
-    report("batch prices per second (best run)", f"{rate:,.0f}/s",
+    report("batch prices per second (best run)", f"{rate:,.0f}", "/s",
         ">= 100,000/s", rate >= 100_000)
 
     # The baseline: the ORM hook, one call per pair, as a sale line does
@@ -370,7 +361,7 @@ def part_a(company, client_ids, products):
     print(f"    ORM get_sale_price per pair ({len(sample)} pairs): "
         f"{orm_rate:,.0f}/s, {orm / len(sample) * 1e3:.2f} ms per price; "
         f"batch/ORM ratio {rate / orm_rate:,.0f}x")
-    report("same prices batch and ORM", f"{same}/{len(sample)}",
+    report("same prices batch and ORM", f"{same}/{len(sample)}", "",
         "all", same == len(sample))
 
 
@@ -395,8 +386,8 @@ def part_b(company, client_ids):
     print(f"(b) price sheet: {count:,} products priced and stored in "
         f"{' / '.join(f'{r:.2f}' for r in runs)} s (3 runs); CSV export "
         f"({len(csv) // 1024:,} KiB) in {csv_seconds:.2f} s")
-    report("price sheet of 20,000 products (best run)", f"{seconds:.2f} s",
-        "<= 1 s", seconds <= 1 and count == args.products)
+    report("price sheet of 20,000 products (best run)", f"{seconds:.2f}",
+        "s", "<= 1 s", seconds <= 1 and count == args.products)
 
 
 def add_lines(database, party_id, product_ids, quantities):
@@ -518,7 +509,7 @@ def part_c(client, group, tag_ids, rules, products, parents, sample):
         f"({len(lines):,} price list lines); same prices "
         f"{same}/{len(sample)}")
     report("proteus sale line, ours / sale_price_list",
-        f"{ours / theirs:.2f}x", "<= 1.2x", ours <= 1.2 * theirs)
+        f"{ours / theirs:.2f}", "x", "<= 1.2x", ours <= 1.2 * theirs)
 
 
 def main():
@@ -580,11 +571,7 @@ def main():
                     drop_db(name)
             print("throw-away databases dropped")
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
-    if failures:
-        print(f"\nFAILED: {', '.join(failures)}")
-        return 1
-    print("\nAll targets met.")
-    return 0
+    return conclude()
 
 
 if __name__ == '__main__':

@@ -51,23 +51,10 @@ import json  # noqa: E402
 import numpy as np  # noqa: E402
 import shapely  # noqa: E402
 
+from benchlib import (  # noqa: E402
+    conclude, count_queries, failures, fmt, report)
 from trytond.modules.backoffice_zone.matcher import (  # noqa: E402
     Location, RuleSpec, ZoneMatcher)
-
-failures = []
-
-
-def report(label, value, unit, target, ok):
-    status = 'PASS' if ok else 'FAIL'
-    if not ok:
-        failures.append(label)
-    print(f"  {label:<44} {value:>14} {unit:<12} target {target:<12} "
-        f"{status}")
-
-
-def fmt(value, digits=0):
-    return f"{value:,.{digits}f}"
-
 
 def random_polygon(rng, vertices):
     "A star-shaped polygon (valid: angles sorted and distinct)"
@@ -194,33 +181,6 @@ def part_matcher():
     return rules
 
 
-class CountingCursor:
-    def __init__(self, cursor, counter):
-        self._cursor, self._counter = cursor, counter
-
-    def execute(self, *args, **kwargs):
-        self._counter[0] += 1
-        return self._cursor.execute(*args, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self._cursor, name)
-
-    def __iter__(self):
-        return iter(self._cursor)
-
-
-class CountingConnection:
-    def __init__(self, connection, counter):
-        self._connection, self._counter = connection, counter
-
-    def cursor(self, *args, **kwargs):
-        return CountingCursor(
-            self._connection.cursor(*args, **kwargs), self._counter)
-
-    def __getattr__(self, name):
-        return getattr(self._connection, name)
-
-
 def part_database(rules):
     from trytond import backend
     if backend.name != 'postgresql':
@@ -298,16 +258,10 @@ def part_database(rules):
                             where=table.party == party.id))
                     transaction.commit()
                     Zone._matcher_cache.clear()
-                    counter = [0]
-                    connection = transaction.connection
-                    transaction.connection = CountingConnection(
-                        connection, counter)
-                    try:
+                    with count_queries(transaction) as counter:
                         start = time.perf_counter()
                         result = Address.assign_zones()
                         seconds = time.perf_counter() - start
-                    finally:
-                        transaction.connection = connection
                     transaction.commit()
                     assigned = sum(
                         c for z, c in result['zones'].items() if z)
@@ -328,11 +282,7 @@ def part_database(rules):
                 cursor.execute(*table.update([table.zone], [Null],
                         where=table.id.in_(sample)))
                 matcher = Zone.get_matcher()
-                counter = [0]
-                connection = transaction.connection
-                transaction.connection = CountingConnection(
-                    connection, counter)
-                try:
+                with count_queries(transaction) as counter:
                     start = time.perf_counter()
                     for address in Address.browse(sample):
                         zone = matcher.match_zone(address._zone_location())
@@ -341,8 +291,6 @@ def part_database(rules):
                             Address.write([address], {
                                     'zone': zone, 'zone_manual': False})
                     naive = (time.perf_counter() - start) / len(sample)
-                finally:
-                    transaction.connection = connection
                 naive_queries = counter[0] / len(sample)
                 transaction.rollback()
 
@@ -373,11 +321,7 @@ def main():
     rules = part_matcher()
     if not args.skip_database:
         part_database(rules)
-    if failures:
-        print(f"\nFAILED: {', '.join(failures)}")
-        return 1
-    print("\nAll targets met.")
-    return 0
+    return conclude()
 
 
 if __name__ == '__main__':

@@ -144,7 +144,12 @@ def open_menu(page, *path):
 def test_admin_finds_demo_client_under_parties(demo, page):
     login(page, demo)
     open_menu(page, "Parties", "Parties")
-    rows = page.locator('#tabcontent .tab-pane.active table tbody tr')
+    # The list shows its first rows only: the administrator searches
+    tab = page.locator('#tabcontent .tab-pane.active')
+    search = tab.locator('input[placeholder="Search"]')
+    search.fill("Kronenhalle")
+    search.press('Enter')
+    rows = tab.locator('table tbody tr')
     client = rows.filter(has_text="Restaurant Kronenhalle")
     client.wait_for()
     assert page.locator('#tabcontent .tab-pane.active .title').first \

@@ -13,7 +13,9 @@ from trytond.model import Index, ModelStorage, ModelView, fields
 from trytond.modules.product import round_price
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, If
-from trytond.tools import grouped_slice, reduce_ids
+from trytond.tools import (
+    grouped_slice, is_full_text, reduce_ids, strip_wildcard,
+    unescape_wildcard)
 from trytond.tools import timezone as tz
 from trytond.transaction import Transaction, without_check_access
 
@@ -460,11 +462,13 @@ class Sale(metaclass=PoolMeta):
         """One sub-query over the order number and reference, the client
         name, the product names and the notes
 
-        Tryton 8.0's full-text search (Char.search_full_text) converts one
-        field at a time; here four tables are searched at once, so the
-        sub-query uses ILIKE '%words%', which PostgreSQL answers from the
-        trigram (similarity) indexes of party and product names when
-        pg_trgm is installed, and SQLite by a scan (demo sizes)."""
+        The names and notes match as Tryton's full-text search matches a
+        Char (the words in any order, stemmed by the language's text search
+        configuration) where the database has one (PostgreSQL), and also
+        by ILIKE, so a part of a word still finds them; numbers and
+        references are codes, matched by ILIKE only. Tryton's own
+        full-text search converts one field at a time: here four tables are
+        searched in one query."""
         pool = Pool()
         Party = pool.get('party.party')
         Line = pool.get('sale.line')
@@ -483,21 +487,39 @@ class Sale(metaclass=PoolMeta):
         product = Product.__table__()
         template = Template.__table__()
         note = Note.__table__()
-        like = lambda column: column.ilike(value)  # noqa: E731
+        transaction = Transaction()
+        database = transaction.database
+        language = transaction.language
+        full_text = database.has_search_full_text() and is_full_text(value)
+        if full_text:
+            words = database.format_full_text_query(
+                unescape_wildcard(strip_wildcard(value)), language=language)
+
+        def like(column):
+            return column.ilike(value)
+
+        def matches(column):
+            expression = like(column)
+            if full_text:
+                expression |= database.search_full_text(
+                    database.format_full_text(column, language=language),
+                    words)
+            return expression
+
         query = Union(
             sale.select(sale.id,
                 where=like(sale.number) | like(sale.reference)),
             sale.join(party, condition=sale.party == party.id
-                ).select(sale.id, where=like(party.name)),
+                ).select(sale.id, where=matches(party.name)),
             line.join(product, condition=line.product == product.id
                 ).join(template, condition=product.template == template.id
-                ).select(line.sale, where=like(template.name)),
+                ).select(line.sale, where=matches(template.name)),
             note.select(
                 Cast(Substring(note.resource,
                         Position(',', note.resource) + Literal(1)),
                     cls.id.sql_type().base),
                 where=note.resource.like(cls.__name__ + ',%')
-                & like(note.message)),
+                & matches(note.message)),
             all_=False)
         return [('id', 'not in' if negative else 'in', query)]
 

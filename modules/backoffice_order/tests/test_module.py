@@ -539,6 +539,16 @@ class BackofficeOrderTestCase(OrderTestMixin, CompanyTestMixin,
                 [other, sale])
             self.assertEqual(Sale.search([('text', 'ilike', 'back door')]),
                 [sale])
+            # the words in any order: by full-text search where the
+            # database has one, not by ILIKE alone
+            found = Sale.search([('text', 'ilike', 'door back')])
+            if Transaction().database.has_search_full_text():
+                self.assertEqual(found, [sale])
+            else:
+                self.assertEqual(found, [])
+            self.assertEqual(
+                Sale.search([('text', 'not ilike', 'door back')]),
+                [other] if found else [other, sale])
             self.assertEqual(Sale.search([('rec_name', 'ilike', 'client')]),
                 [other, sale])
             self.assertEqual(Sale.search([('text', 'ilike', 'nothing')]), [])
