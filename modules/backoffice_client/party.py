@@ -11,7 +11,7 @@ from stdnum import iban as stdnum_iban
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import DeactivableMixin, ModelSQL, ModelView, fields
-from trytond.modules.backoffice_zone.zone import WEEKDAYS
+from trytond.modules.backoffice_zone.zone import WEEKDAYS, window_name
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, If
 from trytond.tools import grouped_slice
@@ -743,7 +743,7 @@ class ClientWindow(ModelSQL, ModelView):
             ]
 
     def get_rec_name(self, name):
-        return _window_name(
+        return window_name(
             self.weekday_string, self.start, self.end)
 
     @classmethod
@@ -757,7 +757,7 @@ class ClientWindow(ModelSQL, ModelView):
         cls.check_fit([
                 (parties[v['party']], v.get('weekday'), v.get('start'),
                     v.get('end'),
-                    _window_name(
+                    window_name(
                         weekdays.get(v.get('weekday')), v.get('start'),
                         v.get('end')),
                     parties[v['party']].default_zone)
@@ -782,7 +782,7 @@ class ClientWindow(ModelSQL, ModelView):
                 end = values.get('end', window.end)
                 entries.append((
                         party, weekday, start, end,
-                        _window_name(weekdays.get(weekday), start, end),
+                        window_name(weekdays.get(weekday), start, end),
                         party.default_zone))
             cls.check_fit(entries)
 
@@ -896,13 +896,6 @@ class ZoneWindow(metaclass=PoolMeta):
                         zone=windows[0].zone.rec_name,
                         count=len(parties),
                         clients=', '.join(parties[:10])))
-
-
-def _window_name(weekday, start, end):
-    return '%s %s-%s' % (
-        weekday or '',
-        start.strftime('%H:%M') if start else '',
-        end.strftime('%H:%M') if end else '')
 
 
 class Replace(metaclass=PoolMeta):

@@ -640,10 +640,7 @@ class ZoneWindow(ModelSQL, ModelView):
             ]
 
     def get_rec_name(self, name):
-        return '%s %s-%s' % (
-            self.weekday_string or '',
-            self.start.strftime('%H:%M') if self.start else '',
-            self.end.strftime('%H:%M') if self.end else '')
+        return window_name(self.weekday_string, self.start, self.end)
 
     @classmethod
     def validate_fields(cls, windows, field_names):
@@ -699,3 +696,11 @@ class Subdivision(metaclass=PoolMeta):
         # The matchers know which subdivisions lie below a rule's one.
         if mode != 'write' or 'parent' in field_names:
             Pool().get('backoffice.zone')._matcher_cache.clear()
+
+
+def window_name(weekday, start, end):
+    "A delivery window as the office reads it: Monday 06:00-10:00"
+    return '%s %s-%s' % (
+        weekday or '',
+        start.strftime('%H:%M') if start else '',
+        end.strftime('%H:%M') if end else '')

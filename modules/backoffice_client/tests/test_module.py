@@ -12,6 +12,7 @@ from trytond.modules.backoffice_client.exceptions import (
     ContactError, CreditLimitError, DuplicateVATError, IBANError,
     PortalLoginError, RequestDuplicateWarning, RequestError,
     RequestStateError, VATError, WindowError, ZoneWindowWarning)
+from trytond.modules.backoffice_zone.tests.tools import count_queries
 from trytond.modules.company.tests import (
     CompanyTestMixin, PartyCompanyCheckEraseMixin, create_company,
     set_company)
@@ -118,51 +119,6 @@ def create_sale(company, party, date, lines, state='confirmed'):
     if state != 'draft':
         Sale.write([sale], {'state': state})
     return sale
-
-
-class CountingCursor:
-    "Count the queries a cursor executes"
-
-    def __init__(self, cursor, counter):
-        self._cursor = cursor
-        self._counter = counter
-
-    def execute(self, *args, **kwargs):
-        self._counter.append(args[0] if args else None)
-        return self._cursor.execute(*args, **kwargs)
-
-    def __iter__(self):
-        return iter(self._cursor)
-
-    def __getattr__(self, name):
-        return getattr(self._cursor, name)
-
-
-class CountingConnection:
-
-    def __init__(self, connection, counter):
-        self._connection = connection
-        self._counter = counter
-
-    def cursor(self, *args, **kwargs):
-        return CountingCursor(
-            self._connection.cursor(*args, **kwargs), self._counter)
-
-    def __getattr__(self, name):
-        return getattr(self._connection, name)
-
-
-def count_queries(func, *args, **kwargs):
-    "Call func and return (result, number of SQL queries)"
-    transaction = Transaction()
-    counter = []
-    connection = transaction.connection
-    transaction.connection = CountingConnection(connection, counter)
-    try:
-        result = func(*args, **kwargs)
-    finally:
-        transaction.connection = connection
-    return result, len(counter)
 
 
 class BackofficeClientTestCase(
@@ -1205,15 +1161,15 @@ class BackofficeClientTestCase(
 
             # the company and its currency are read once, not counted
             Party.compute_insights([small.id], company)
-            small_figures, small_count = count_queries(
-                Party.compute_insights, [small.id], company)
-            big_figures, big_count = count_queries(
-                Party.compute_insights, [big.id], company)
-            both, both_count = count_queries(
-                Party.compute_insights, [small.id, big.id], company)
-            self.assertEqual(small_count, 2)
-            self.assertEqual(big_count, small_count)
-            self.assertEqual(both_count, small_count)
+            with count_queries() as small_count:
+                Party.compute_insights([small.id], company)
+            with count_queries() as big_count:
+                big_figures = Party.compute_insights([big.id], company)
+            with count_queries() as both_count:
+                both = Party.compute_insights([small.id, big.id], company)
+            self.assertEqual(small_count[0], 2)
+            self.assertEqual(big_count[0], small_count[0])
+            self.assertEqual(both_count[0], small_count[0])
             self.assertEqual(big_figures[big.id]['order_count'], 12)
             self.assertEqual(both[big.id]['lifetime_revenue'], Decimal(78))
             self.assertEqual(both[small.id]['lifetime_revenue'], Decimal(1))

@@ -14,33 +14,13 @@ from trytond.model.exceptions import AccessError
 from trytond.modules.backoffice_order.exceptions import (
     DiscountError, LinesLockedError, SchemeError, SplitError, StageChangedError,
     StageGateError, StageInUseError, StageMoveError, TransitionError)
+from trytond.modules.backoffice_zone.tests.tools import request
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, create_employee, set_company)
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (
     DB_NAME, ModuleTestCase, activate_module, drop_db, with_transaction)
 from trytond.transaction import Transaction, TransactionError, check_access
-
-
-@contextmanager
-def request(transaction=None):
-    """Undo what the block wrote when it raises, as the RPC dispatcher rolls
-    back a failed request, so a test can check that nothing stored changed
-    """
-    transaction = transaction or Transaction()
-    cursor = transaction.connection.cursor()
-    # python-sql has no SAVEPOINT statement
-    cursor.execute('SAVEPOINT order_test_request')
-    try:
-        yield
-    except Exception:
-        cursor.execute('ROLLBACK TO SAVEPOINT order_test_request')
-        transaction.counter += 1
-        for cache in transaction.cache.values():
-            cache.clear()
-        raise
-    else:
-        cursor.execute('RELEASE SAVEPOINT order_test_request')
 
 
 def create_user(company, login='sales', groups=('sale.group_sale',)):

@@ -4,7 +4,6 @@ import datetime as dt
 import json
 import random
 import unittest
-from contextlib import contextmanager
 
 import shapely
 
@@ -17,6 +16,8 @@ from trytond.modules.backoffice_zone.matcher import (
     GeometryError, Location, PatternError, RuleSpec, ZoneMatcher,
     normalise_city, normalise_postal_code, parse_geojson,
     parse_postal_pattern, tied_rules)
+from trytond.modules.backoffice_zone.tests.tools import (
+    count_queries, request)
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, set_company)
 from trytond.pool import Pool
@@ -42,69 +43,6 @@ GENEVA = polygon(
     (6.110, 46.170), (6.190, 46.165), (6.215, 46.205), (6.175, 46.245),
     (6.115, 46.228))
 GENEVA_CENTRE = (6.1432, 46.2044)
-
-
-@contextmanager
-def request(transaction=None):
-    """Undo what the block wrote when it raises, as the RPC dispatcher rolls
-    back a failed request, so a test can check that nothing stored changed
-    """
-    transaction = transaction or Transaction()
-    cursor = transaction.connection.cursor()
-    # python-sql has no SAVEPOINT statement
-    cursor.execute('SAVEPOINT zone_test_request')
-    try:
-        yield
-    except Exception:
-        cursor.execute('ROLLBACK TO SAVEPOINT zone_test_request')
-        transaction.counter += 1
-        for cache in transaction.cache.values():
-            cache.clear()
-        raise
-    else:
-        cursor.execute('RELEASE SAVEPOINT zone_test_request')
-
-
-class _CountingCursor:
-    def __init__(self, cursor, counter):
-        self._cursor = cursor
-        self._counter = counter
-
-    def execute(self, *args, **kwargs):
-        self._counter[0] += 1
-        return self._cursor.execute(*args, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self._cursor, name)
-
-    def __iter__(self):
-        return iter(self._cursor)
-
-
-class _CountingConnection:
-    def __init__(self, connection, counter):
-        self._connection = connection
-        self._counter = counter
-
-    def cursor(self, *args, **kwargs):
-        return _CountingCursor(
-            self._connection.cursor(*args, **kwargs), self._counter)
-
-    def __getattr__(self, name):
-        return getattr(self._connection, name)
-
-
-@contextmanager
-def count_queries():
-    "Count the SQL statements executed in the block (yields [count])"
-    transaction = Transaction()
-    connection = transaction.connection
-    counter = [0]
-    transaction.connection = _CountingConnection(connection, counter)
-    try:
-        yield counter
-    finally:
-        transaction.connection = connection
 
 
 class ZoneMatcherTestCase(unittest.TestCase):
