@@ -13,6 +13,7 @@ from trytond.modules.backoffice_client.exceptions import (
     PortalLoginError, RequestDuplicateWarning, RequestError,
     RequestStateError, VATError, WindowError, ZoneWindowWarning)
 from trytond.modules.backoffice_zone.tests.tools import count_queries
+from trytond.modules.backoffice_zone.tests.views import ClientWidgetsTestMixin
 from trytond.modules.company.tests import (
     CompanyTestMixin, PartyCompanyCheckEraseMixin, create_company,
     set_company)
@@ -123,7 +124,7 @@ def create_sale(company, party, date, lines, state='confirmed'):
 
 class BackofficeClientTestCase(
         PartyCompanyCheckEraseMixin, PartyCheckReplaceMixin,
-        CompanyTestMixin, ModuleTestCase):
+        CompanyTestMixin, ClientWidgetsTestMixin, ModuleTestCase):
     "Test BackOffice Client module"
     module = 'backoffice_client'
 

@@ -15,6 +15,7 @@ from trytond.modules.backoffice_order.exceptions import (
     DiscountError, LinesLockedError, SchemeError, SplitError, StageChangedError,
     StageGateError, StageInUseError, StageMoveError, TransitionError)
 from trytond.modules.backoffice_zone.tests.tools import request
+from trytond.modules.backoffice_zone.tests.views import ClientWidgetsTestMixin
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, create_employee, set_company)
 from trytond.pool import Pool
@@ -97,7 +98,7 @@ class OrderTestMixin:
 
 
 class BackofficeOrderTestCase(OrderTestMixin, CompanyTestMixin,
-        ModuleTestCase):
+        ClientWidgetsTestMixin, ModuleTestCase):
     "Test BackOffice Order module"
     module = 'backoffice_order'
 

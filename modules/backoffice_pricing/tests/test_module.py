@@ -13,6 +13,7 @@ from trytond.modules.backoffice_pricing.engine import (
 from trytond.modules.backoffice_pricing.exceptions import (
     BulkUpdateError, CopyRulesWarning, CreditLimitExceededError,
     PriceGroupCompanyError, RuleOverlapError, RuleValidationError)
+from trytond.modules.backoffice_zone.tests.views import ClientWidgetsTestMixin
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, set_company)
 from trytond.modules.currency.tests import create_currency
@@ -344,7 +345,8 @@ class PricingEngineTestCase(unittest.TestCase):
                 D('3'), rounding), D('-7.30'))
 
 
-class BackofficePricingTestCase(CompanyTestMixin, ModuleTestCase):
+class BackofficePricingTestCase(
+        CompanyTestMixin, ClientWidgetsTestMixin, ModuleTestCase):
     "Test BackOffice Pricing module"
     module = 'backoffice_pricing'
 

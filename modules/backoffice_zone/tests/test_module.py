@@ -18,6 +18,7 @@ from trytond.modules.backoffice_zone.matcher import (
     parse_postal_pattern, tied_rules)
 from trytond.modules.backoffice_zone.tests.tools import (
     count_queries, request)
+from trytond.modules.backoffice_zone.tests.views import ClientWidgetsTestMixin
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, set_company)
 from trytond.pool import Pool
@@ -395,7 +396,8 @@ class ZoneMatcherTestCase(unittest.TestCase):
         self.assertIs(copy.copy(matcher), matcher)
 
 
-class BackofficeZoneTestCase(CompanyTestMixin, ModuleTestCase):
+class BackofficeZoneTestCase(
+        CompanyTestMixin, ClientWidgetsTestMixin, ModuleTestCase):
     "Test BackOffice Zone module"
     module = 'backoffice_zone'
 
