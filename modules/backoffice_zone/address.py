@@ -34,6 +34,10 @@ class Address(metaclass=PoolMeta):
         "Longitude", digits=(3, 7),
         help="The longitude of the delivery point in degrees (WGS 84, "
         "-180 to 180).")
+    floor = fields.Char(
+        "Floor",
+        help="The floor the goods are brought to, e.g. \"2\", "
+        "\"basement\" or \"ground floor\".")
     entrance = fields.Char(
         "Entrance",
         help="Which door, gate or loading bay the driver uses.")

@@ -21,6 +21,7 @@ from trytond.transaction import Transaction, without_check_access
 from .exceptions import (
     RuleGeometryError, RuleOverlapWarning, RulePatternError, WindowError,
     ZoneCodeError, ZoneValidationError)
+from .map import zone_svg
 from .matcher import (
     KIND_EXACT, GeometryError, Location, PatternError, RuleSpec, ZoneMatcher,
     parse_geojson, parse_postal_pattern, tied_rules)
@@ -95,6 +96,11 @@ class Zone(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
             "Addresses",
             help="The number of active addresses in the zone."),
         'get_address_count')
+    map = fields.Function(fields.Binary(
+            "Map",
+            help="The polygons of the zone drawn from their GeoJSON, "
+            "north up."),
+        'get_map')
 
     # Only a token: see _matchers above.
     _matcher_cache = Cache('backoffice.zone.matcher', context=False)
@@ -126,6 +132,19 @@ class Zone(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
     @classmethod
     def default_colour(cls):
         return '#1f77b4'
+
+    def get_map(self, name):
+        geometries = []
+        for rule in self.rules:
+            if rule.kind == 'polygon' and rule.geojson:
+                try:
+                    geometries.append(
+                        parse_geojson(rule.geojson, validate=False))
+                except GeometryError:
+                    # the rule's own form says what is wrong with it
+                    continue
+        if geometries:
+            return zone_svg(geometries, self.colour or self.default_colour())
 
     @classmethod
     def default_weekdays(cls):
@@ -321,6 +340,32 @@ class Zone(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
         return ZoneMatcher(specs, parents)
 
     @classmethod
+    def _explain_no_match(cls, matcher, location):
+        """Why no rule matches location: what was looked up and, for an
+        address without coordinates, the map zones it could not be put in"""
+        Subdivision = Pool().get('country.subdivision')
+        looked_up = [gettext('backoffice_zone.msg_explain_postal_code',
+                code=location.postal_code)] if location.postal_code else []
+        if location.city:
+            looked_up.append(location.city)
+        if location.subdivision is not None:
+            looked_up.append(Subdivision(location.subdivision).rec_name)
+        if looked_up:
+            text = gettext('backoffice_zone.msg_explain_none_for',
+                location=', '.join(looked_up))
+        else:
+            text = gettext('backoffice_zone.msg_explain_none')
+        if ((location.longitude is None or location.latitude is None)
+                and matcher.polygon_count):
+            zones = sorted({cls(matcher.rules[i].zone).rec_name
+                    for i in range(matcher.polygon_count)})
+            text += ' ' + gettext(
+                'backoffice_zone.msg_explain_no_coordinates',
+                zones=', '.join(f'"{z}"' for z in zones[:5])
+                + (', …' if len(zones) > 5 else ''))
+        return text
+
+    @classmethod
     def explain(cls, location, current=None, manual=False):
         """A sentence telling which zone matches location and why
 
@@ -331,9 +376,10 @@ class Zone(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
         matcher = cls.get_matcher()
         if matcher is None:
             return gettext('backoffice_zone.msg_explain_no_company')
-        explanation = matcher.explain(Location(*location))
+        location = Location(*location)
+        explanation = matcher.explain(location)
         if explanation is None:
-            text = gettext('backoffice_zone.msg_explain_none')
+            text = cls._explain_no_match(matcher, location)
             zone_id = None
         else:
             best = matcher.rules[explanation.best.rule]

@@ -3,8 +3,10 @@
 import datetime as dt
 import json
 import random
+import re
 import unittest
 
+from lxml import etree
 import shapely
 
 from trytond.model.exceptions import AccessError
@@ -595,6 +597,23 @@ class BackofficeZoneTestCase(
                         ('zone', '=', data['city'].id)]), [matched])
 
     @with_transaction()
+    def test_map(self):
+        "A zone's form draws its polygons in its colour, north up"
+        company = create_company()
+        with set_company(company):
+            data = self._setup()
+            geneva = data['geneva']
+            svg = etree.fromstring(geneva.map)
+            self.assertEqual(svg.tag, '{http://www.w3.org/2000/svg}svg')
+            path, = svg
+            self.assertEqual(path.get('fill'), geneva.colour)
+            # y is the negated latitude of the polygon's points
+            ys = [float(p.split(',')[1])
+                for p in re.findall(r'-?[\d.]+,-?[\d.]+', path.get('d'))]
+            self.assertTrue(all(-46.3 < y < -46.1 for y in ys), ys)
+            self.assertIsNone(data['city'].map)
+
+    @with_transaction()
     def test_explanation(self):
         "The address explains which rule gives its zone"
         pool = Pool()
@@ -610,7 +629,10 @@ class BackofficeZoneTestCase(
                 '(more specific than city "Lausanne" of zone "Lausanne").')
             address = self._address(data['party'], postal_code='3000')
             self.assertEqual(address.zone_explanation,
-                'No delivery zone matches this address.')
+                'No delivery zone has a rule for this address '
+                '(postal code 3000). The map zones ("Geneva") need '
+                'coordinates, which this address lacks: enter its latitude '
+                'and longitude.')
 
             Zone.write([data['lausanne']], {'priority': 5})
             Zone.write([data['canton']], {'rules': [('create', [{
