@@ -175,7 +175,8 @@ def build_database(var, config, password):
     admin(config, building.stem, '--all', '--email', ADMIN_EMAIL,
         password=password)
     run([sys.executable, ROOT / 'scripts' / 'demo_setup.py',
-            '--config', config, '--database', building.stem],
+            '--config', config, '--database', building.stem,
+            '--password-file', password],
         "loading the demo data")
     check_database(building)
     building.rename(db_dir / f'{DATABASE}.sqlite')
@@ -223,6 +224,8 @@ def main(argv=None):
         f"\nBackOffice demo: http://127.0.0.1:{args.port}/\n"
         f"  database: {DATABASE}   login: admin   "
         f"password: {password.read_text().strip()}\n"
+        "  staff logins with the same password: office (Sales), "
+        "manager (all back-office groups)\n"
         "  (Ctrl-C stops the server)\n", flush=True)
     os.set_inheritable(held.fileno(), True)
     os.execv(BIN / 'trytond', [

@@ -7,6 +7,7 @@ orders.  Each load_* function adds one concern; later modules add theirs.
 """
 import datetime as dt
 import json
+import random
 from decimal import Decimal
 
 from proteus import Model
@@ -273,6 +274,100 @@ def load_clients():
     return parties
 
 
+# The flagship clients a visitor opens first, complete on every page:
+# name, credit limit, contacts (name, roles), delivery floor, entrance,
+# access code, instructions
+FLAGSHIPS = [
+    ("Restaurant Kronenhalle", 25000, [
+            ("Gustav Zumsteg", ['admin']), ("Anna Frei", ['buyer']),
+            ("Marc Weber", ['viewer']), ("Luca Bianchi", ['receiver'])],
+        "Basement", "Kitchen door, Rämistrasse side", "2407#",
+        "Fresh goods to the cold room; the chef signs the delivery note."),
+    ("Hotel Bellevue Bern", 40000, [
+            ("Sandra Keller", ['admin', 'buyer']), ("Peter Moser", ['buyer']),
+            ("Nina Graf", ['viewer']), ("Urs Baumann", ['receiver'])],
+        "Ground floor", "Goods entrance, Kochergasse 3a", "1848",
+        "Ring at the goods lift; deliveries before 10:00 only."),
+    ]
+
+
+def payment_terms():
+    "Net 30 for the businesses, direct for the others"
+    PaymentTerm = Model.get('account.invoice.payment_term')
+    net30 = PaymentTerm(name="30 days net")
+    line = net30.lines.new(type='remainder')
+    line.relativedeltas.new(days=30)
+    direct = PaymentTerm(name="Direct")
+    direct.lines.new(type='remainder')
+    PaymentTerm.save([net30, direct])
+    return net30, direct
+
+
+def complete_flagships(company, products, net30):
+    """The flagship clients with contacts in every role and portal logins,
+    a payment term and a credit limit, preferred windows inside their
+    zone's, the driver's details on their address and half a year of
+    delivered orders, so every page of their form shows something"""
+    from trytond.modules.backoffice_order.tests.tools import (
+        deliver_past_sales)
+    Party = Model.get('party.party')
+    Contact = Model.get('backoffice.client.contact')
+    Sale = Model.get('sale.sale')
+    rng = random.Random(20261129)
+    parties = []
+    for (name, limit, contacts, floor, entrance, code,
+            instructions) in FLAGSHIPS:
+        party, = Party.find([('name', '=', name)])
+        party.legal_form = 'corporation'
+        party.customer_payment_term = net30
+        party.credit_limit_amount = Decimal(limit)
+        party.billing_scheme = 'monthly'
+        party.payment_methods = ['invoice']
+        party.delivery_methods = ['own_route']
+        domain = name.split()[-1].lower()
+        for contact, roles in contacts:
+            party.client_contacts.new(
+                name=contact, roles=roles,
+                email=f"{contact.split()[0].lower()}@{domain}.example",
+                notify_events=['order_confirmed', 'out_for_delivery',
+                    'delivered'])
+        address = party.addresses[0]
+        address.floor = floor
+        address.entrance = entrance
+        address.access_code = code
+        address.delivery_instructions = instructions
+        zone = party.default_zone
+        for window in (zone.windows if zone else [])[:3]:
+            party.preferred_windows.new(
+                weekday=window.weekday, start=window.start, end=window.end)
+        parties.append(party)
+    Party.save(parties)
+    logins = [c for p in parties for c in p.client_contacts
+        if set(c.roles) & {'admin', 'buyer'}]
+    Contact.click([c for c in logins if 'admin' in c.roles],
+        'create_portal_login')
+    Contact.click([c for c in logins if 'admin' not in c.roles],
+        'create_portal_login')
+
+    # two orders a month for half a year, so the monthly graph has bars
+    today = dt.date.today()
+    sales = []
+    for party in parties:
+        for days in range(7, 190, 15):
+            sale = Sale(party=party)
+            sale.sale_date = today - dt.timedelta(
+                days=days + rng.randint(0, 4))
+            for product in rng.sample(products, 4):
+                line = sale.lines.new()
+                line.product = product
+                line.quantity = rng.choice([2, 5, 10, 12, 20])
+            sales.append(sale)
+    Sale.save(sales)
+    Sale.click(sales, 'quote')
+    Sale.click(sales, 'confirm')
+    deliver_past_sales(company, sales)
+
+
 # price group: global percentage, {category: percentage}, the client tags
 # whose clients are in the group
 PRICE_GROUPS = [
@@ -339,14 +434,18 @@ def load_pricing(products):
 def load(company):
     from trytond.modules.backoffice_client.tests.tools import (
         load_clients as load_more_clients)
-    from trytond.modules.backoffice_order.tests.tools import load_orders
+    from trytond.modules.backoffice_order.tests.tools import (
+        deliver_past_sales, load_orders)
     products = load_products(company)
     load_zones(company)
     load_clients()
     # more clients for the lists and the insights: contacts in every role,
-    # account requests to verify and half a year of past sales
-    load_more_clients(company, products,
+    # account requests to verify and half a year of past sales, delivered
+    more = load_more_clients(company, products,
         business=26, private=10, requests=5, sales_per_client=4)
+    deliver_past_sales(company, more['sales'])
+    net30, _ = payment_terms()
+    complete_flagships(company, products, net30)
     load_pricing(products)
     # the orders of the office's days, over every stage of the scheme
     Party = Model.get('party.party')

@@ -79,16 +79,44 @@ def setup_accounting(company):
         fiscalyear.click('create_period')
 
 
+# The office's logins besides admin, by what they do: (login, name, the
+# names of their groups)
+STAFF = [
+    ('office', "Olivia Office", ["Sales"]),
+    ('manager', "Marco Manager", [
+            "Sales", "Sales Administrator", "Pricing Manager",
+            "Fulfilment Administrator", "Delivery"]),
+    ]
+
+
+def setup_staff(company, password):
+    "The office's logins, with the administrator's password"
+    User = Model.get('res.user')
+    Group = Model.get('res.group')
+    Company = Model.get('company.company')
+    for login, name, groups in STAFF:
+        user = User(login=login, name=name, password=password)
+        user.companies.append(Company(company.id))
+        user.company = company
+        for group_name in groups:
+            group, = Group.find([('name', '=', group_name)])
+            user.groups.append(Group(group.id))
+        user.save()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--config', required=True)
     parser.add_argument('--database', required=True)
+    parser.add_argument('--password-file', type=Path, required=True,
+        help="the administrator's password, which the staff logins share")
     args = parser.parse_args()
     config = pconfig.set_trytond(args.database, config_file=args.config)
     activate_suite()
     config = pconfig.set_trytond(args.database, config_file=args.config)
     company = setup_company(config)
     setup_accounting(company)
+    setup_staff(company, args.password_file.read_text().strip())
     demo_data.load(company)
 
 

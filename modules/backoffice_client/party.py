@@ -257,6 +257,11 @@ class Party(metaclass=PoolMeta):
         help="The zone the client is delivered in. Left empty, it is taken "
         "from the zone of the main delivery address when the address is "
         "saved.")
+    delivery_addresses = fields.Function(fields.One2Many(
+            'party.address', 'party', "Delivery Addresses",
+            help="The client's addresses with what the driver needs: zone, "
+            "coordinates, floor, entrance, access code and instructions."),
+        'get_delivery_addresses', setter='set_delivery_addresses')
     preferred_windows = fields.One2Many(
         'backoffice.client.window', 'party', "Preferred Delivery Windows",
         states=_client_states,
@@ -335,6 +340,14 @@ class Party(metaclass=PoolMeta):
             i for i in party.identifiers if i.active and i.type in types]
         identifiers.sort(key=lambda i: i.type not in tax_types)
         return identifiers[0] if identifiers else None
+
+    def get_delivery_addresses(self, name):
+        return [a.id for a in self.addresses]
+
+    @classmethod
+    def set_delivery_addresses(cls, parties, name, value):
+        # the same addresses as upstream's list on the General page
+        cls.write(parties, {'addresses': value})
 
     def get_vat_code(self, name):
         identifier = self._vat_identifier(self)

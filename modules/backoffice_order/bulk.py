@@ -109,6 +109,9 @@ class ChangeStage(Wizard):
     def default_result(self, fields):
         return self.result._default_values
 
+    def end(self):
+        # the list behind re-reads its rows and the counters of its tabs
+        return 'reload'
 
 
 class AssignDriverStart(ModelView):
@@ -150,3 +153,7 @@ class AssignDriver(Wizard):
                 'driver': self.start.driver.id if self.start.driver
                 else None})
         return 'end'
+
+    def end(self):
+        # the list behind re-reads its rows and the counters of its tabs
+        return 'reload'

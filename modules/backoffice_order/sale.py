@@ -6,6 +6,8 @@ from decimal import Decimal
 from itertools import groupby
 
 from sql import Cast, Literal, Union
+from sql.aggregate import Sum
+from sql.conditionals import Coalesce
 from sql.functions import Position, Substring
 
 from trytond.i18n import gettext
@@ -288,6 +290,30 @@ class Sale(metaclass=PoolMeta):
     def search_delivery_zone(cls, name, clause):
         return [('shipment_address.zone' + clause[0][len(name):],
                 *clause[1:])]
+
+    @classmethod
+    def view_attributes(cls):
+        # the labels at a glance: urgent rows red, near their window amber,
+        # the labels of an order to review red
+        return super().view_attributes() + [
+            ('/tree[field[@name="label_urgent"]]', 'visual',
+                If(Eval('label_urgent', False), 'danger',
+                    If(Eval('label_near_window', False), 'warning', ''))),
+            ('/tree/field[@name="labels"]', 'visual',
+                If(Eval('manual_review', False), 'danger', '')),
+            ]
+
+    @classmethod
+    def order_untaxed_amount(cls, tables):
+        pool = Pool()
+        Line = pool.get('sale.line')
+        table, _ = tables[None]
+        line = Line.__table__()
+        # The cache is filled from the quotation on; before, the lines tell
+        lines_amount = line.select(
+            Sum(Coalesce(line.quantity, 0) * Coalesce(line.unit_price, 0)),
+            where=(line.sale == table.id) & (line.type == 'line'))
+        return [Coalesce(table.untaxed_amount_cache, lines_amount)]
 
     @classmethod
     def order_delivery_zone(cls, tables):
@@ -746,6 +772,9 @@ class Sale(metaclass=PoolMeta):
         super().on_modification(mode, sales, field_names=field_names)
         context = Transaction().context
         if mode == 'create':
+            # The office names an order by its number from its first save,
+            # not from its quotation on
+            cls.set_number(sales)
             cls._set_start_stage(sales)
             cls.update_review(sales)
         elif mode == 'write':

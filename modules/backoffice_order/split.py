@@ -176,3 +176,7 @@ class Split(Wizard):
                 l.line: l.part_quantity for l in self.start.lines},
             self.start.delivery_date)
         return 'end'
+
+    def end(self):
+        # the list behind re-reads its rows and the counters of its tabs
+        return 'reload'

@@ -215,9 +215,15 @@ def load_orders(
         for c in clients}
     sale_values, line_values = _prototypes(clients, baskets, config)
 
+    # A client without delivery zone has no window to deliver in: its
+    # orders wait in New (for the office to review) or are cancelled.
+    zoned = [c for c in clients if addresses.get(c.id)
+        and addresses[c.id].zone and windows.get(addresses[c.id].zone.id)]
     vlist = []
     for target in targets:
-        client = rng.choice(clients)
+        client = rng.choice(
+            clients if target in {'new', 'cancelled'} or not zoned
+            else zoned)
         address = addresses.get(client.id)
         zone = address.zone if address else None
         date, window = _delivery(
@@ -280,3 +286,33 @@ def load_orders(
         'by_stage': dict(by_stage),
         'refused': refused,
         }
+
+
+def deliver_past_sales(company, sales, config=None):
+    """Give confirmed past sales the delivery that followed them: a date
+    one to three days after the sale, a window of the client's zone that
+    day when it has one, and the moves of the scheme up to Delivered"""
+    Sale = Model.get('sale.sale', config=config)
+    Scheme = Model.get('backoffice.fulfilment.scheme', config=config)
+    Stage = Model.get('backoffice.fulfilment.stage', config=config)
+    rng = random.Random(len(sales))
+    windows = _windows_by_zone(config)
+    sales = Sale.find([('id', 'in', [s.id for s in sales])])
+    for sale in sales:
+        sale.delivery_date = sale.sale_date + dt.timedelta(
+            days=rng.randint(1, 3))
+        address = sale.shipment_address
+        zone_windows = windows.get(address.zone.id, {}) if (
+            address and address.zone) else {}
+        weekday = zone_windows.get(str(sale.delivery_date.weekday()))
+        if weekday:
+            sale.delivery_window = rng.choice(weekday)
+    Sale.save(sales)
+    scheme, = Scheme.find([('company', '=', company.id)])
+    stages = {s.code: Stage(s.id) for s in scheme.stages}
+    refused = {}
+    for code in PATHS['delivered'][1:]:
+        refused.update(_move(
+                [s for s in sales if s.id not in refused], stages[code],
+                config))
+    return refused
