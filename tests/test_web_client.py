@@ -259,7 +259,7 @@ class Crawler:
                     && !jQuery('#processing').is(':visible')""",
                 timeout=self.IDLE_TIMEOUT)
             # the answer of one request may send the next one
-            self.page.wait_for_timeout(150)
+            self.page.wait_for_timeout(300)
             self.page.wait_for_function(
                 "() => jQuery.active === 0", timeout=self.IDLE_TIMEOUT)
         except PlaywrightTimeoutError:
@@ -276,36 +276,58 @@ class Crawler:
                 dialog.locator('.modal-footer button').last.click()
                 self.page.wait_for_timeout(300)
 
-    def opened(self, tabs):
+    def dialogs(self):
+        return self.page.locator('.modal.in').count()
+
+    def opened(self, tabs, dialogs=0):
         "Wait for what a click opens: a tab, a dialog or a message"
         try:
             self.page.wait_for_function(
-                "(tabs) => Sao.Tab.tabs.length > tabs"
-                " || jQuery('.modal.in').length > 0",
-                arg=tabs, timeout=self.IDLE_TIMEOUT)
+                "([tabs, dialogs]) => Sao.Tab.tabs.length > tabs"
+                " || jQuery('.modal.in').length > dialogs",
+                arg=[tabs, dialogs], timeout=self.IDLE_TIMEOUT)
         except PlaywrightTimeoutError:
             self.fail("nothing opened")
         self.idle()
 
-    def cancel_wizard(self):
-        "Leave the wizard dialog open, if any, by its first button"
-        dialog = self.page.locator('.modal.in')
-        if not dialog.count():
-            return False
-        # Tryton's wizards put the way out (Cancel, Close) first
-        dialog.last.locator('.modal-footer button').first.click()
+    def dismiss(self, text=None, dialogs=0):
+        """Answer the last dialog by its first button (Tryton's wizards
+        put the way out, Cancel or Close, first) or the one saying text,
+        until it is gone"""
+        for _ in range(3):
+            buttons = self.page.locator('.modal.in').last.locator(
+                '.modal-footer button')
+            button = (buttons.filter(has_text=text) if text
+                else buttons).first
+            try:
+                button.click(timeout=10_000)
+                self.page.wait_for_function(
+                    "(n) => jQuery('.modal.in').length <= n",
+                    arg=dialogs, timeout=10_000)
+                break
+            except PlaywrightTimeoutError:
+                # the dialog was still being drawn
+                continue
         self.idle()
+
+    def cancel_wizard(self, dialogs=0):
+        "Leave the wizard dialog opened, if any"
+        if self.dialogs() <= dialogs:
+            return False
+        self.dismiss(dialogs=dialogs)
         return True
 
     def recover(self):
         "Close what a stuck step left open, as a user would"
         self.page.keyboard.press('Escape')
-        while self.page.locator('.modal.in').count():
-            self.page.locator('.modal.in').last.locator(
-                '.modal-footer button').first.click()
-            self.page.wait_for_timeout(300)
+        for _ in range(5):
+            if not self.dialogs():
+                break
+            self.dismiss(dialogs=self.dialogs() - 1)
         self.js("() => { Sao.Tab.tabs.close(false); }")
         self.idle()
+        if self.dialogs():
+            self.dismiss("No")
 
     def js(self, script, arg=None):
         return self.page.evaluate(script, arg)
@@ -340,12 +362,15 @@ class Crawler:
             # closed, by timing (not reproduced by hand): told, not failed
             print(f"\n{self.where}: SAO marked the fields {modified} "
                 "modified; closing without saving")
+        tabs = self.tab_count()
         self.js("() => { Sao.Tab.tabs.get_current().close(); }")
-        self.page.wait_for_timeout(300)
-        ask = self.page.locator('.modal.in .modal-footer')
-        if ask.count():
+        self.page.wait_for_function(
+            "(tabs) => Sao.Tab.tabs.length < tabs"
+            " || jQuery('.modal.in').length > 0",
+            arg=tabs, timeout=self.IDLE_TIMEOUT)
+        if self.dialogs():
             # not saving what the crawl changed by accident
-            ask.last.locator('button', has_text="No").click()
+            self.dismiss("No")
         self.idle()
 
     def menus(self, ids):
@@ -500,6 +525,11 @@ def test_office_moves_orders_and_the_list_follows(demo, page):
     crawler.idle()
     tab = page.locator('#tabcontent .tab-pane.active')
     new = tab.locator('.nav-tabs a', has_text="New").first
+    # the counters of the tabs come after the list
+    page.wait_for_function(
+        "(badge) => /^\\d+$/.test("
+        "(document.querySelector(badge) || {}).innerText || '')",
+        arg='#tabcontent .tab-pane.active .nav-tabs li.active .badge')
     before = int(new.locator('.badge').inner_text())
     rows = tab.locator('table.tree > tbody > tr')
     numbers = [rows.nth(i).locator('td[data-title="Number: "]').inner_text()

@@ -73,10 +73,11 @@ def _get_or_create(model, name, config=None, **values):
 
 def load_clients(
         company, products=None, business=28, private=14, requests=6,
-        sales_per_client=3, seed=20261123, config=None):
+        sales_per_client=3, seed=20261123, confirm=True, config=None):
     """Create business clients with contacts in every role (the Admin and
     the Buyer with a portal login), private clients, account requests to
-    verify and, with products, past confirmed sales of each client
+    verify and, with products, past sales of each client, confirmed
+    unless confirm is false (for a loader that completes them first)
 
     Returns {'business': [...], 'private': [...], 'requests': [...],
     'sales': [...]}. The zones, if any, are assigned from the postal codes;
@@ -264,8 +265,9 @@ def load_clients(
                     line.quantity = rng.choice([1, 2, 3, 5, 10, 12, 20])
                 sales.append(sale)
         Sale.save(sales)
-        Sale.click(sales, 'quote')
-        Sale.click(sales, 'confirm')
+        if confirm:
+            Sale.click(sales, 'quote')
+            Sale.click(sales, 'confirm')
     return {
         'business': business_clients,
         'private': private_clients,

@@ -289,9 +289,10 @@ def load_orders(
 
 
 def deliver_past_sales(company, sales, config=None):
-    """Give confirmed past sales the delivery that followed them: a date
-    one to three days after the sale, a window of the client's zone that
-    day when it has one, and the moves of the scheme up to Delivered"""
+    """Give draft past sales the delivery that followed them: a date one to
+    three days after the sale, a window of the client's zone that day when
+    it has one, then their confirmation and the moves of the scheme up to
+    Delivered"""
     Sale = Model.get('sale.sale', config=config)
     Scheme = Model.get('backoffice.fulfilment.scheme', config=config)
     Stage = Model.get('backoffice.fulfilment.stage', config=config)
@@ -308,6 +309,8 @@ def deliver_past_sales(company, sales, config=None):
         if weekday:
             sale.delivery_window = rng.choice(weekday)
     Sale.save(sales)
+    Sale.click(sales, 'quote')
+    Sale.click(sales, 'confirm')
     scheme, = Scheme.find([('company', '=', company.id)])
     stages = {s.code: Stage(s.id) for s in scheme.stages}
     refused = {}
