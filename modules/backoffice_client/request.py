@@ -8,13 +8,14 @@ from sql.functions import Lower
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Workflow, fields
-from trytond.pool import Pool
+from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.tools import grouped_slice
 from trytond.tools.email_ import EmailNotValidError
 from trytond.transaction import (
     Transaction, inactive_records, without_check_access)
 
+from .access import SERVER, check_server_fields, check_server_values
 from .contact import check_email_address
 from .exceptions import (
     RequestDuplicateWarning, RequestError, RequestStateError)
@@ -704,3 +705,41 @@ class Request(Workflow, ModelSQL, ModelView):
             'phone': request.contact_phone,
             'roles': roles,
             }
+
+
+class RequestServerFields(metaclass=PoolMeta):
+    """The state and the validation of a request are set by its workflow
+    (the buttons of the approver, the automatic approval) only"""
+    __name__ = 'backoffice.client.request'
+
+    @classmethod
+    def create(cls, vlist):
+        check_server_values(cls, vlist)
+        return super().create(vlist)
+
+    @classmethod
+    def check_modification(cls, mode, requests, values=None, external=False):
+        super().check_modification(
+            mode, requests, values=values, external=external)
+        if mode == 'write' and external:
+            check_server_fields(cls, requests, values.keys())
+
+    @classmethod
+    def copy(cls, requests, default=None):
+        check_server_fields(cls, requests, (default or {}).keys())
+        return super().copy(requests, default=default)
+
+    @classmethod
+    def approve(cls, requests):
+        with Transaction().set_context(**{SERVER: True}):
+            super().approve(requests)
+
+    @classmethod
+    def refuse(cls, requests):
+        with Transaction().set_context(**{SERVER: True}):
+            super().refuse(requests)
+
+    @classmethod
+    def reset(cls, requests):
+        with Transaction().set_context(**{SERVER: True}):
+            super().reset(requests)
