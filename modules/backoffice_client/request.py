@@ -24,6 +24,10 @@ from .party import (
     PAYMENT_METHODS, query_batch_size, vat_candidates, vat_key, vat_types,
     vat_valid)
 
+# Set while the configuration approves requests as they arrive (private:
+# RPC callers cannot set context keys starting with "_")
+AUTO_APPROVAL = '_backoffice_auto_approval'
+
 REQUEST_STATES = [
     ('to_verify', "To Verify"),
     ('approved', "Approved"),
@@ -446,17 +450,23 @@ class Request(Workflow, ModelSQL, ModelView):
         pending = [r.party for r in requests
             if r.state == 'to_verify' and r.party
             and r.party.client_status == 'prospect']
+        # Only new clients: activating an existing party (a prospect, a
+        # blocked client) is for a person to decide.
         to_approve = [r for r in requests
             if r.state == 'to_verify'
             and config.auto_approve(r.client_type, r.company)
-            and not r.duplicates]
+            and not r.party
+            and not r.duplicates
+            and not cls._match_parties([r])]
         # The configuration is the permission: whoever sends the request
-        # (a portal, an import) need not be allowed to approve it.
+        # (a portal, an import) need not be allowed to approve it, and the
+        # client gets what the configuration grants, not what he asked.
         with without_check_access():
             if pending:
                 Party.write(list(set(pending)), {'client_status': 'pending'})
             if to_approve:
-                cls._approve(to_approve)
+                with Transaction().set_context(**{AUTO_APPROVAL: True}):
+                    cls._approve(to_approve)
 
     # Validation by a person --------------------------------------------
 
@@ -616,18 +626,24 @@ class Request(Workflow, ModelSQL, ModelView):
         client of request
 
         The hook of the modules that grant more on approval (e.g. the price
-        group of backoffice_pricing): extend it with super()."""
+        group of backoffice_pricing): extend it with super(); an automatic
+        approval (is_auto_approval) grants only what the configuration
+        says, never the terms of the request."""
+        pool = Pool()
+        Configuration = pool.get('backoffice.client.configuration')
         values = {
             'client_type': request.client_type,
             'client_status': 'active',
             'payment_methods': list(request.payment_methods or []),
             'delivery_methods': list(request.delivery_methods or []),
             }
+        if cls.is_auto_approval():
+            values.update(Configuration(1).auto_values(request.company))
         if party is not None and not party.active:
             values['active'] = True
         if request.client_kind:
             values['client_kind'] = request.client_kind
-        if request.billing_scheme:
+        if request.billing_scheme and not cls.is_auto_approval():
             values['billing_scheme'] = request.billing_scheme
         if party is None:
             values['name'] = request.company_name or request.contact_name
@@ -648,6 +664,11 @@ class Request(Workflow, ModelSQL, ModelView):
             if record:
                 values[field] = [('create', [record])]
         return values
+
+    @classmethod
+    def is_auto_approval(cls):
+        "Whether the requests being approved are approved automatically"
+        return bool(Transaction().context.get(AUTO_APPROVAL))
 
     @classmethod
     def _address_values(cls, request, party=None):
