@@ -441,9 +441,12 @@ def server(tmp_path_factory):
         f"[web]\nlisten = 127.0.0.1:{port}\n")
     log = (var / 'trytond.log').open('w')
     process = subprocess.Popen(
-        [str(TRYTOND), '-c', str(config)], env=env,
+        # -d loads the database's pool at start: a pool trytond 8.0 first
+        # meets at a login is not loaded (KeyError 'res.user')
+        [str(TRYTOND), '-c', str(config), '-d', name], env=env,
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f'http://127.0.0.1:{port}/{name}/'
+    # trytond 8.0's JSON-RPC entry point of a database
+    url = f'http://127.0.0.1:{port}/{name}/rpc/'
     try:
         deadline = time.monotonic() + 120
         while True:

@@ -36,16 +36,20 @@ def server_fields(Model):
         and name not in METADATA}
 
 
-def external():
-    "Whether the current ORM call comes from a client (RPC)"
+def external(check_access=None):
+    """Whether the current ORM call comes from a client (RPC)
+
+    check_access: the "external" argument of check_modification, which
+    runs without access checks itself."""
     transaction = Transaction()
-    return bool(transaction.user and transaction.check_access
-        and not transaction.context.get(SERVER))
+    if check_access is None:
+        check_access = transaction.user and transaction.check_access
+    return bool(check_access and not transaction.context.get(SERVER))
 
 
-def check_server_fields(Model, records, names):
+def check_server_fields(Model, records, names, check_access=None):
     "Refuse a client's values for the server fields of Model among names"
-    if not external():
+    if not external(check_access):
         return
     forbidden = server_fields(Model) & set(names)
     if not forbidden:

@@ -37,6 +37,7 @@ REQUEST_STATES = [
 
 class Request(Workflow, ModelSQL, ModelView):
     __name__ = 'backoffice.client.request'
+    __string__ = "Account Request"
 
     _states = {
         'readonly': Eval('state') != 'to_verify',
@@ -743,7 +744,8 @@ class RequestServerFields(metaclass=PoolMeta):
         super().check_modification(
             mode, requests, values=values, external=external)
         if mode == 'write' and external:
-            check_server_fields(cls, requests, values.keys())
+            check_server_fields(
+                cls, requests, values.keys(), check_access=external)
 
     @classmethod
     def copy(cls, requests, default=None):

@@ -44,7 +44,8 @@ class Sale(metaclass=PoolMeta):
         super().check_modification(
             mode, sales, values=values, external=external)
         if mode == 'write' and external:
-            check_server_fields(cls, sales, values.keys())
+            check_server_fields(
+                cls, sales, values.keys(), check_access=external)
 
     @classmethod
     def copy(cls, sales, default=None):

@@ -138,7 +138,7 @@ class ClientAccessTestCase(unittest.TestCase):
         with set_company(company):
             admin = create_user('sabine', ('sale', 'group_sale_admin'))
             config = Configuration(1)
-            self.assertEqual(config.auto_payment_methods, ('card',))
+            self.assertEqual(list(config.auto_payment_methods), ['card'])
             config.auto_delivery_methods = ['pickup_point']
             config.save()
             # even entered by an approver: nobody approved it
