@@ -35,6 +35,11 @@ TRYTOND = Path(sys.executable).parent / 'trytond'
 REFUSALS = {'UserError', 'AccessError', 'AccessButtonError'}
 
 
+def DECIMAL(value):
+    "A Decimal as Tryton's JSON-RPC encodes it"
+    return {'__class__': 'Decimal', 'decimal': value}
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
@@ -109,6 +114,8 @@ class Session:
                 context=context)
             values = dict(shown['view']['defaults'])
             values.update(shown['view'].get('values') or {})
+            # the client sends the fields, not the names it shows
+            values = {k: v for k, v in values.items() if '.' not in k}
             values.update(data)
             return self(
                 f'wizard.{name}.execute', session, {start: values}, state,
@@ -190,7 +197,7 @@ def act_order_create(s, fx, data):
     s.create('sale.sale', {**data['order_values'], 'lines': [('create', [{
                         'type': 'line', 'product': data['product'],
                         'quantity': 1, 'unit': data['unit'],
-                        'unit_price': '10'}])]})
+                        'unit_price': DECIMAL('10')}])]})
 
 
 def act_order_write(s, fx, data):
@@ -347,7 +354,7 @@ def act_client_read(s, fx, data):
 
 def act_client_credit_limit(s, fx, data):
     s.write('party.party', [data['client']], {
-            'credit_limit_amount': '1000'})
+            'credit_limit_amount': DECIMAL('1000')})
 
 
 def act_client_price_group(s, fx, data):
