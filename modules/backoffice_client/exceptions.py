@@ -1,7 +1,7 @@
 # This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
 # level of this repository contains the full copyright notices and license terms.
 from trytond.exceptions import UserError, UserWarning
-from trytond.model.exceptions import ValidationError
+from trytond.model.exceptions import AccessError, ValidationError
 
 
 class ClientValidationError(ValidationError):
@@ -58,3 +58,7 @@ class RequestDuplicateWarning(UserWarning):
 
 class ClientBlockedError(UserError):
     "A sale for a blocked client"
+
+
+class ServerFieldError(AccessError):
+    "A client's value for a field that only the server writes"

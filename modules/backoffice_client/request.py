@@ -8,13 +8,14 @@ from sql.functions import Lower
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Workflow, fields
-from trytond.pool import Pool
+from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.tools import grouped_slice
 from trytond.tools.email_ import EmailNotValidError
 from trytond.transaction import (
     Transaction, inactive_records, without_check_access)
 
+from .access import SERVER, check_server_fields, check_server_values
 from .contact import check_email_address
 from .exceptions import (
     RequestDuplicateWarning, RequestError, RequestStateError)
@@ -22,6 +23,10 @@ from .party import (
     BILLING_SCHEMES, CLIENT_KINDS, DELIVERY_METHODS, KIND_TYPES,
     PAYMENT_METHODS, query_batch_size, vat_candidates, vat_key, vat_types,
     vat_valid)
+
+# Set while the configuration approves requests as they arrive (private:
+# RPC callers cannot set context keys starting with "_")
+AUTO_APPROVAL = '_backoffice_auto_approval'
 
 REQUEST_STATES = [
     ('to_verify', "To Verify"),
@@ -32,6 +37,7 @@ REQUEST_STATES = [
 
 class Request(Workflow, ModelSQL, ModelView):
     __name__ = 'backoffice.client.request'
+    __string__ = "Account Request"
 
     _states = {
         'readonly': Eval('state') != 'to_verify',
@@ -445,17 +451,23 @@ class Request(Workflow, ModelSQL, ModelView):
         pending = [r.party for r in requests
             if r.state == 'to_verify' and r.party
             and r.party.client_status == 'prospect']
+        # Only new clients: activating an existing party (a prospect, a
+        # blocked client) is for a person to decide.
         to_approve = [r for r in requests
             if r.state == 'to_verify'
             and config.auto_approve(r.client_type, r.company)
-            and not r.duplicates]
+            and not r.party
+            and not r.duplicates
+            and not cls._match_parties([r])]
         # The configuration is the permission: whoever sends the request
-        # (a portal, an import) need not be allowed to approve it.
+        # (a portal, an import) need not be allowed to approve it, and the
+        # client gets what the configuration grants, not what he asked.
         with without_check_access():
             if pending:
                 Party.write(list(set(pending)), {'client_status': 'pending'})
             if to_approve:
-                cls._approve(to_approve)
+                with Transaction().set_context(**{AUTO_APPROVAL: True}):
+                    cls._approve(to_approve)
 
     # Validation by a person --------------------------------------------
 
@@ -615,18 +627,24 @@ class Request(Workflow, ModelSQL, ModelView):
         client of request
 
         The hook of the modules that grant more on approval (e.g. the price
-        group of backoffice_pricing): extend it with super()."""
+        group of backoffice_pricing): extend it with super(); an automatic
+        approval (is_auto_approval) grants only what the configuration
+        says, never the terms of the request."""
+        pool = Pool()
+        Configuration = pool.get('backoffice.client.configuration')
         values = {
             'client_type': request.client_type,
             'client_status': 'active',
             'payment_methods': list(request.payment_methods or []),
             'delivery_methods': list(request.delivery_methods or []),
             }
+        if cls.is_auto_approval():
+            values.update(Configuration(1).auto_values(request.company))
         if party is not None and not party.active:
             values['active'] = True
         if request.client_kind:
             values['client_kind'] = request.client_kind
-        if request.billing_scheme:
+        if request.billing_scheme and not cls.is_auto_approval():
             values['billing_scheme'] = request.billing_scheme
         if party is None:
             values['name'] = request.company_name or request.contact_name
@@ -647,6 +665,11 @@ class Request(Workflow, ModelSQL, ModelView):
             if record:
                 values[field] = [('create', [record])]
         return values
+
+    @classmethod
+    def is_auto_approval(cls):
+        "Whether the requests being approved are approved automatically"
+        return bool(Transaction().context.get(AUTO_APPROVAL))
 
     @classmethod
     def _address_values(cls, request, party=None):
@@ -704,3 +727,42 @@ class Request(Workflow, ModelSQL, ModelView):
             'phone': request.contact_phone,
             'roles': roles,
             }
+
+
+class RequestServerFields(metaclass=PoolMeta):
+    """The state and the validation of a request are set by its workflow
+    (the buttons of the approver, the automatic approval) only"""
+    __name__ = 'backoffice.client.request'
+
+    @classmethod
+    def create(cls, vlist):
+        check_server_values(cls, vlist)
+        return super().create(vlist)
+
+    @classmethod
+    def check_modification(cls, mode, requests, values=None, external=False):
+        super().check_modification(
+            mode, requests, values=values, external=external)
+        if mode == 'write' and external:
+            check_server_fields(
+                cls, requests, values.keys(), check_access=external)
+
+    @classmethod
+    def copy(cls, requests, default=None):
+        check_server_fields(cls, requests, (default or {}).keys())
+        return super().copy(requests, default=default)
+
+    @classmethod
+    def approve(cls, requests):
+        with Transaction().set_context(**{SERVER: True}):
+            super().approve(requests)
+
+    @classmethod
+    def refuse(cls, requests):
+        with Transaction().set_context(**{SERVER: True}):
+            super().refuse(requests)
+
+    @classmethod
+    def reset(cls, requests):
+        with Transaction().set_context(**{SERVER: True}):
+            super().reset(requests)

@@ -2,9 +2,12 @@
 # level of this repository contains the full copyright notices and license terms.
 import datetime as dt
 
+from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction, without_check_access
+
+from .exceptions import ActivityReadOnlyError
 
 KINDS = [
     ('stage', "Stage Change"),
@@ -56,6 +59,30 @@ class Activity(ModelSQL, ModelView):
         cls._sql_indexes.add(
             Index(t, (t.sale, Index.Range()), (t.date, Index.Range())))
         cls._order = [('date', 'ASC'), ('id', 'ASC')]
+
+    def get_rec_name(self, name):
+        kind = dict(KINDS).get(self.kind, self.kind or '')
+        if self.date:
+            return '%s %s' % (kind, self.date.strftime('%Y-%m-%d %H:%M'))
+        return kind
+
+    @classmethod
+    def check_modification(cls, mode, activities, values=None,
+            external=False):
+        super().check_modification(
+            mode, activities, values=values, external=external)
+        # Tryton grants a model the more permissive of its own access and
+        # that of the models of __access__ (the order): a Sales user may
+        # write orders, so the ORM would let him create, rewrite and delete
+        # their timeline. The timeline is the server's record: only the
+        # server's own calls (record, the cascade of a deleted order) reach
+        # it, never a client's.
+        if external:
+            raise ActivityReadOnlyError(gettext(
+                    'backoffice_order.msg_activity_readonly_%s' % mode,
+                    activity=activities[0].rec_name if activities else '',
+                    sale=(activities[0].sale.rec_name
+                        if activities and activities[0].sale else '')))
 
     @classmethod
     @without_check_access

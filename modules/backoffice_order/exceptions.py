@@ -42,3 +42,7 @@ class DiscountError(ValidationError):
 
 class SplitError(UserError):
     "A split of an order that cannot be done"
+
+
+class ActivityReadOnlyError(AccessError):
+    "A client's create, write or delete of the timeline of an order"

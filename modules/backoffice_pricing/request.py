@@ -25,7 +25,9 @@ class Request(metaclass=PoolMeta):
         of the request (not the company of the approver's context)"""
         values = super()._client_values(request, party=party)
         group = request.price_group
-        if group:
+        # An automatic approval grants no price group: choosing one is
+        # the approver's (see the field access of price_group).
+        if group and not cls.is_auto_approval():
             current = None
             if party is not None:
                 current = next((v for v in party.price_groups

@@ -994,8 +994,11 @@ class BackofficeClientTestCase(
             seller = create_user('seller', ('sale', 'group_sale'))
             admin = create_user('sales_admin', ('sale', 'group_sale_admin'))
 
+            # the payment methods are the approver's to choose
+            values = self._request_values()
+            del values['payment_methods']
             with Transaction().set_user(seller.id), check_access():
-                request, = Request.create([self._request_values()])
+                request, = Request.create([values])
                 with self.assertRaises(AccessButtonError):
                     Request.approve([request])
                 with self.assertRaises(AccessButtonError):

@@ -1011,17 +1011,28 @@ class BackofficePricingTestCase(
                         'contact_email': 'anna@example.com',
                         'price_group': w.restaurants.id,
                         }])
-            # Private clients may be approved on arrival (configuration)
-            if request.state == 'to_verify':
-                Request.approve([request])
+            # Private clients are approved on arrival (configuration),
+            # which grants no price group: choosing one is the approver's
             request = Request(request.id)
             self.assertEqual(request.state, 'approved')
-            self.assertEqual(Party(request.party.id).price_group,
-                w.restaurants)
+            client = request.party
+            self.assertIsNone(Party(client.id).price_group)
+
+            # A request for an existing client waits for a person, who
+            # grants the price group
+            request, = Request.create([{
+                        'client_type': 'b2c',
+                        'contact_name': "Anna Keller",
+                        'contact_email': 'anna@example.com',
+                        'party': client.id,
+                        'price_group': w.restaurants.id,
+                        }])
+            self.assertEqual(request.state, 'to_verify')
+            Request.approve([request])
+            self.assertEqual(Party(client.id).price_group, w.restaurants)
 
             # A second request of the client moves it to its group: the
             # value of the company is changed, not added
-            client = request.party
             wholesale, = PriceGroup.create([{'name': "Wholesale"}])
             request, = Request.create([{
                         'client_type': 'b2c',
@@ -1030,8 +1041,8 @@ class BackofficePricingTestCase(
                         'party': client.id,
                         'price_group': wholesale.id,
                         }])
-            if request.state == 'to_verify':
-                Request.approve([request])
+            self.assertEqual(request.state, 'to_verify')
+            Request.approve([request])
             self.assertEqual(Party(client.id).price_group, wholesale)
             self.assertEqual(len(Party(client.id).price_groups), 1)
 
