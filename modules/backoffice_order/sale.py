@@ -663,10 +663,13 @@ class Sale(metaclass=PoolMeta):
         context = Transaction().context
         if 'stage' in values and not context.get(MOVING):
             # Only moves reach a stage: they check the transition, the
-            # group and run the sale action.
-            raise StageMoveError(gettext(
-                    'backoffice_order.msg_stage_write',
-                    sale=sales[0].rec_name if sales else ''))
+            # group and run the sale action. Writing back the stage a sale
+            # has is no move: upstream's Modify Header writes every field.
+            moved = cls._stage_written(sales, values['stage'])
+            if moved:
+                raise StageMoveError(gettext(
+                        'backoffice_order.msg_stage_write',
+                        sale=moved[0].rec_name))
         if external and values.keys() & {
                 'lines', 'delivery_date', 'delivery_window'}:
             for sale in sales:
@@ -674,6 +677,12 @@ class Sale(metaclass=PoolMeta):
                     raise LinesLockedError(gettext(
                             'backoffice_order.msg_lines_locked',
                             sale=sale.rec_name, stage=sale.stage.rec_name))
+
+    @classmethod
+    def _stage_written(cls, sales, stage):
+        "The sales whose stage a write of stage (an id or None) changes"
+        stage = int(stage) if stage is not None else None
+        return [s for s in sales if _raw(s, 'stage') != stage]
 
     @classmethod
     def on_write(cls, sales, values):
@@ -1182,33 +1191,6 @@ class Line(metaclass=PoolMeta):
                             line=line.rec_name, sale=line.sale.rec_name,
                             unit_price=line.unit_price,
                             base_price=line.base_price))
-
-    @classmethod
-    def on_write(cls, lines, values):
-        pool = Pool()
-        Activity = pool.get('backoffice.order.activity')
-        callbacks = super().on_write(lines, values)
-        if ('unit_price' not in values
-                or Transaction().context.get(ORDER_DISCOUNT)):
-            return callbacks
-        old = {l.id: l.unit_price for l in lines}
-        ids = [l.id for l in lines]
-
-        def record():
-            Activity.record([{
-                        'sale': line.sale.id,
-                        'kind': 'discount',
-                        'field': 'unit_price',
-                        'old_value': old[line.id],
-                        'new_value': line.unit_price,
-                        'description': gettext(
-                            'backoffice_order.msg_activity_discount',
-                            line=line.rec_name,
-                            base_price=line.base_price,
-                            reason=line.discount_reason or ''),
-                        } for line in cls.browse(ids)
-                    if line.unit_price != old[line.id]])
-        return callbacks + [record]
 
     @classmethod
     def on_modification(cls, mode, lines, field_names=None):
