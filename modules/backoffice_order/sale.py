@@ -540,10 +540,18 @@ class Sale(metaclass=PoolMeta):
         are confirmed, each on top of pending ({party id: amount}, updated)
         Only sales not yet confirmed count: confirmed ones are in the
         credit amount already."""
+        return set(cls._credit_excess(sales, pending=pending))
+
+    @classmethod
+    def _credit_excess(cls, sales, pending=None):
+        """{sale: (limit, used, amount, excess)} of the sales that would
+        exceed the credit limit of their party (see _credit_exceeded), in
+        the currency of the company: used counts the credit amount and the
+        sales accepted before, amount is the sale's"""
         pool = Pool()
         Party = pool.get('party.party')
         pending = pending if pending is not None else defaultdict(Decimal)
-        exceeded = set()
+        exceeded = {}
         key = lambda s: s.company.id  # noqa: E731
         for company, c_sales in groupby(sorted(sales, key=key), key=key):
             c_sales = [s for s in c_sales
@@ -566,9 +574,10 @@ class Sale(metaclass=PoolMeta):
                 amount = sale.credit_limit_amount or 0
                 if amount <= 0:
                     continue
-                if (credit[party] + pending[party] + amount
-                        > limits[party]):
-                    exceeded.add(sale)
+                used = credit[party] + pending[party]
+                if used + amount > limits[party]:
+                    exceeded[sale] = (limits[party], used, amount,
+                        used + amount - limits[party])
                 else:
                     pending[party] += amount
         return exceeded
@@ -923,13 +932,26 @@ class Sale(metaclass=PoolMeta):
             to_confirm = [s for s in sales if s not in refused
                 and 'confirm' in PLANS[stage.kind].get(s.state, [])]
             cls._lock_parties(to_confirm)
-            for sale in cls._credit_exceeded(to_confirm):
-                party = sale.invoice_party or sale.party
-                refused[sale] = StageMoveError(gettext(
-                        'backoffice_order.msg_stage_credit_limit',
-                        sale=sale.rec_name, stage=stage.rec_name,
-                        party=party.rec_name))
+            for sale, excess in cls._credit_excess(to_confirm).items():
+                refused[sale] = StageMoveError(
+                    cls._credit_refusal(sale, stage, *excess))
         return refused
+
+    @classmethod
+    def _credit_refusal(cls, sale, stage, limit, used, amount, excess):
+        "The message refusing the move of sale to stage for its credit"
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        lang = Lang.get()
+        currency = sale.company.currency
+        party = sale.invoice_party or sale.party
+        return gettext('backoffice_order.msg_stage_credit_limit',
+            sale=sale.rec_name, client=sale.party.rec_name,
+            stage=stage.rec_name, party=party.rec_name,
+            limit=lang.currency(limit, currency),
+            used=lang.currency(used, currency),
+            amount=lang.currency(amount, currency),
+            excess=lang.currency(excess, currency))
 
     @classmethod
     def _lock_parties(cls, sales):

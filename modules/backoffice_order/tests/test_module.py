@@ -323,9 +323,23 @@ class BackofficeOrderTestCase(OrderTestMixin, CompanyTestMixin,
             with as_user(user):
                 with self.assertRaises(StageMoveError) as cm, request():
                     Sale.move_to_stage([sale], self.stage(scheme, 'confirmed'))
+                # by how much, as the Confirm button says
+                self.assertEqual(
+                    cm.exception.message,
+                    'The order "%s" of "Client" cannot go to stage '
+                    '"Confirmed": it would exceed the credit limit of '
+                    '"Client" by $50.00 (limit $100.00, already used $0.00, '
+                    'this order $150.00). A credit reviewer must approve it.'
+                    % sale.rec_name)
+                # counting the orders accepted before in the same move
+                small = self.create_sale(client, product, quantity=6)
+                other = self.create_sale(client, product, quantity=5)
+                result = Sale.bulk_move(
+                    [small, other], self.stage(scheme, 'confirmed'))
                 self.assertIn(
-                    'would exceed the credit limit of "Client"',
-                    cm.exception.message)
+                    'by $10.00 (limit $100.00, already used $60.00, '
+                    'this order $50.00)',
+                    result['refused'][other].message)
             sale = Sale(sale.id)
             self.assertEqual((sale.stage.code, sale.state), ('new', 'draft'))
 
