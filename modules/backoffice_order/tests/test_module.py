@@ -328,8 +328,9 @@ class BackofficeOrderTestCase(OrderTestMixin, CompanyTestMixin,
                     cm.exception.message,
                     'The order "%s" of "Client" cannot go to stage '
                     '"Confirmed": it would exceed the credit limit of '
-                    '"Client" by $50.00 (limit $100.00, already used $0.00, '
-                    'this order $150.00). A credit reviewer must approve it.'
+                    '"Client" by usd50.00 (limit usd100.00, already used '
+                    'usd0.00, this order usd150.00). A credit reviewer must '
+                    'approve it.'
                     % sale.rec_name)
                 # counting the orders accepted before in the same move
                 small = self.create_sale(client, product, quantity=6)
@@ -337,8 +338,8 @@ class BackofficeOrderTestCase(OrderTestMixin, CompanyTestMixin,
                 result = Sale.bulk_move(
                     [small, other], self.stage(scheme, 'confirmed'))
                 self.assertIn(
-                    'by $10.00 (limit $100.00, already used $60.00, '
-                    'this order $50.00)',
+                    'by usd10.00 (limit usd100.00, already used usd60.00, '
+                    'this order usd50.00)',
                     result['refused'][other].message)
             sale = Sale(sale.id)
             self.assertEqual((sale.stage.code, sale.state), ('new', 'draft'))
