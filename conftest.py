@@ -33,31 +33,43 @@ class ScenarioFailure(Exception):
     pass
 
 
+def run_scenario(path):
+    """Run the doctest scenario at path as Tryton runs it; raise
+    ScenarioFailure with the failed examples"""
+    from trytond import backend
+    from trytond.tests.test_tryton import (
+        STRIP_DECIMAL, doctest_checker, doctest_setup, doctest_teardown)
+
+    optionflags = (
+        doctest.REPORT_ONLY_FIRST_FAILURE
+        | doctest.ELLIPSIS
+        | doctest.IGNORE_EXCEPTION_DETAIL)
+    if backend.name == 'sqlite':
+        optionflags |= STRIP_DECIMAL
+    suite = doctest.DocFileSuite(
+        str(path), module_relative=False,
+        setUp=doctest_setup, tearDown=doctest_teardown,
+        encoding='utf-8', checker=doctest_checker,
+        optionflags=optionflags)
+    result = unittest.TestResult()
+    suite.run(result)
+    problems = result.errors + result.failures
+    if problems:
+        raise ScenarioFailure('\n'.join(text for _, text in problems))
+    if not result.testsRun:
+        raise ScenarioFailure(f"{os.path.basename(path)} ran no example")
+
+
+@pytest.fixture
+def scenario_runner():
+    "run_scenario(path) for tests that run scenarios of their own choice"
+    return run_scenario
+
+
 class ScenarioItem(pytest.Item):
 
     def runtest(self):
-        from trytond import backend
-        from trytond.tests.test_tryton import (
-            STRIP_DECIMAL, doctest_checker, doctest_setup, doctest_teardown)
-
-        optionflags = (
-            doctest.REPORT_ONLY_FIRST_FAILURE
-            | doctest.ELLIPSIS
-            | doctest.IGNORE_EXCEPTION_DETAIL)
-        if backend.name == 'sqlite':
-            optionflags |= STRIP_DECIMAL
-        suite = doctest.DocFileSuite(
-            str(self.path), module_relative=False,
-            setUp=doctest_setup, tearDown=doctest_teardown,
-            encoding='utf-8', checker=doctest_checker,
-            optionflags=optionflags)
-        result = unittest.TestResult()
-        suite.run(result)
-        problems = result.errors + result.failures
-        if problems:
-            raise ScenarioFailure('\n'.join(text for _, text in problems))
-        if not result.testsRun:
-            raise ScenarioFailure(f"{self.path.name} ran no example")
+        run_scenario(self.path)
 
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, ScenarioFailure):

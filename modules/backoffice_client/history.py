@@ -6,6 +6,7 @@ filtered by date, state and product"""
 import csv
 import io
 from collections import defaultdict
+from decimal import Decimal
 
 from sql import Literal, Window
 from sql.functions import RowNumber
@@ -291,15 +292,32 @@ class SalesHistoryCSV(Report):
                 ('sale.sale_date', 'ASC'), ('sale.id', 'ASC'),
                 ('sequence', 'ASC NULLS FIRST'), ('id', 'ASC')])
         states = dict(Sale.fields_get(['state'])['state']['selection'])
+        amounts = cls._sale_amounts({l.sale for l in lines})
         output = io.StringIO()
         writer = csv.writer(output)
         writer.writerow([gettext('backoffice_client.msg_csv_%s' % c)
                 for c in [
                     'client_code', 'client', 'sale', 'reference', 'date',
                     'state', 'product_code', 'product', 'description',
-                    'quantity', 'unit', 'unit_price', 'amount', 'currency']])
+                    'quantity', 'unit', 'unit_price', 'amount', 'currency',
+                    'sale_untaxed', 'sale_tax', 'sale_total',
+                    'client_currency']])
+        written = set()
+        totals = {}
         for line in lines:
             sale = line.sale
+            # The amounts of a sale on its first row only, so the sum of a
+            # column in a spreadsheet is the sum of the sales.
+            sale_amounts = ['', '', '', '']
+            if sale not in written:
+                written.add(sale)
+                currency, untaxed, tax, total = amounts[sale]
+                sale_amounts = [str(untaxed), str(tax), str(total),
+                    currency.code if currency else '']
+                key = (sale.party, currency)
+                party_totals = totals.setdefault(key, [Decimal(0)] * 3)
+                for i, amount in enumerate([untaxed, tax, total]):
+                    party_totals[i] += amount
             writer.writerow([
                     sale.party.code,
                     sale.party.name,
@@ -317,6 +335,50 @@ class SalesHistoryCSV(Report):
                     else '',
                     str(line.amount) if line.amount is not None else '',
                     sale.currency.code,
+                    *sale_amounts,
+                    ])
+        # one totals row per client (and currency)
+        for (party, currency), (untaxed, tax, total) in sorted(
+                totals.items(), key=lambda i: (i[0][0].name or '', i[0][0].id,
+                    i[0][1].id if i[0][1] else 0)):
+            writer.writerow([
+                    party.code,
+                    gettext('backoffice_client.msg_csv_total',
+                        client=party.name),
+                    *[''] * 12,
+                    str(untaxed), str(tax), str(total),
+                    currency.code if currency else '',
                     ])
         # with a BOM, spreadsheets open the accents right
         return output.getvalue().encode('utf-8-sig')
+
+    @classmethod
+    def _sale_amounts(cls, sales):
+        """{sale: (currency, untaxed, tax, total)} of sales in the currency
+        of their client (its customer currency in the company, else the
+        company's), converted at the sale date"""
+        pool = Pool()
+        Currency = pool.get('currency.currency')
+        Date = pool.get('ir.date')
+        result = {}
+        targets = {}
+        rates = {}
+        for sale in sales:
+            party = sale.party
+            if party not in targets:
+                targets[party] = (getattr(party, 'customer_currency', None)
+                    or sale.company.currency)
+            target = targets[party]
+            amounts = [sale.untaxed_amount or Decimal(0),
+                sale.tax_amount or Decimal(0), sale.total_amount or Decimal(0)]
+            if sale.currency != target:
+                # one rate per currency and day, not one per sale
+                date = sale.sale_date or Date.today()
+                key = (sale.currency, target, date)
+                if key not in rates:
+                    with Transaction().set_context(date=date):
+                        rates[key] = Currency.compute(
+                            sale.currency, Decimal(1), target, round=False)
+                amounts = [a * rates[key] for a in amounts]
+            result[sale] = (target, *(target.round(a) for a in amounts))
+        return result

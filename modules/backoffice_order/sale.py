@@ -566,10 +566,18 @@ class Sale(metaclass=PoolMeta):
         are confirmed, each on top of pending ({party id: amount}, updated)
         Only sales not yet confirmed count: confirmed ones are in the
         credit amount already."""
+        return set(cls._credit_excess(sales, pending=pending))
+
+    @classmethod
+    def _credit_excess(cls, sales, pending=None):
+        """{sale: (limit, used, amount, excess)} of the sales that would
+        exceed the credit limit of their party (see _credit_exceeded), in
+        the currency of the company: used counts the credit amount and the
+        sales accepted before, amount is the sale's"""
         pool = Pool()
         Party = pool.get('party.party')
         pending = pending if pending is not None else defaultdict(Decimal)
-        exceeded = set()
+        exceeded = {}
         key = lambda s: s.company.id  # noqa: E731
         for company, c_sales in groupby(sorted(sales, key=key), key=key):
             c_sales = [s for s in c_sales
@@ -592,9 +600,10 @@ class Sale(metaclass=PoolMeta):
                 amount = sale.credit_limit_amount or 0
                 if amount <= 0:
                     continue
-                if (credit[party] + pending[party] + amount
-                        > limits[party]):
-                    exceeded.add(sale)
+                used = credit[party] + pending[party]
+                if used + amount > limits[party]:
+                    exceeded[sale] = (limits[party], used, amount,
+                        used + amount - limits[party])
                 else:
                     pending[party] += amount
         return exceeded
@@ -689,10 +698,13 @@ class Sale(metaclass=PoolMeta):
         context = Transaction().context
         if 'stage' in values and not context.get(MOVING):
             # Only moves reach a stage: they check the transition, the
-            # group and run the sale action.
-            raise StageMoveError(gettext(
-                    'backoffice_order.msg_stage_write',
-                    sale=sales[0].rec_name if sales else ''))
+            # group and run the sale action. Writing back the stage a sale
+            # has is no move: upstream's Modify Header writes every field.
+            moved = cls._stage_written(sales, values['stage'])
+            if moved:
+                raise StageMoveError(gettext(
+                        'backoffice_order.msg_stage_write',
+                        sale=moved[0].rec_name))
         if external and values.keys() & {
                 'lines', 'delivery_date', 'delivery_window'}:
             for sale in sales:
@@ -700,6 +712,12 @@ class Sale(metaclass=PoolMeta):
                     raise LinesLockedError(gettext(
                             'backoffice_order.msg_lines_locked',
                             sale=sale.rec_name, stage=sale.stage.rec_name))
+
+    @classmethod
+    def _stage_written(cls, sales, stage):
+        "The sales whose stage a write of stage (an id or None) changes"
+        stage = int(stage) if stage is not None else None
+        return [s for s in sales if _raw(s, 'stage') != stage]
 
     @classmethod
     def on_write(cls, sales, values):
@@ -943,13 +961,26 @@ class Sale(metaclass=PoolMeta):
             to_confirm = [s for s in sales if s not in refused
                 and 'confirm' in PLANS[stage.kind].get(s.state, [])]
             cls._lock_parties(to_confirm)
-            for sale in cls._credit_exceeded(to_confirm):
-                party = sale.invoice_party or sale.party
-                refused[sale] = StageMoveError(gettext(
-                        'backoffice_order.msg_stage_credit_limit',
-                        sale=sale.rec_name, stage=stage.rec_name,
-                        party=party.rec_name))
+            for sale, excess in cls._credit_excess(to_confirm).items():
+                refused[sale] = StageMoveError(
+                    cls._credit_refusal(sale, stage, *excess))
         return refused
+
+    @classmethod
+    def _credit_refusal(cls, sale, stage, limit, used, amount, excess):
+        "The message refusing the move of sale to stage for its credit"
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        lang = Lang.get()
+        currency = sale.company.currency
+        party = sale.invoice_party or sale.party
+        return gettext('backoffice_order.msg_stage_credit_limit',
+            sale=sale.rec_name, client=sale.party.rec_name,
+            stage=stage.rec_name, party=party.rec_name,
+            limit=lang.currency(limit, currency),
+            used=lang.currency(used, currency),
+            amount=lang.currency(amount, currency),
+            excess=lang.currency(excess, currency))
 
     @classmethod
     def _lock_parties(cls, sales):
@@ -1211,33 +1242,6 @@ class Line(metaclass=PoolMeta):
                             line=line.rec_name, sale=line.sale.rec_name,
                             unit_price=line.unit_price,
                             base_price=line.base_price))
-
-    @classmethod
-    def on_write(cls, lines, values):
-        pool = Pool()
-        Activity = pool.get('backoffice.order.activity')
-        callbacks = super().on_write(lines, values)
-        if ('unit_price' not in values
-                or Transaction().context.get(ORDER_DISCOUNT)):
-            return callbacks
-        old = {l.id: l.unit_price for l in lines}
-        ids = [l.id for l in lines]
-
-        def record():
-            Activity.record([{
-                        'sale': line.sale.id,
-                        'kind': 'discount',
-                        'field': 'unit_price',
-                        'old_value': old[line.id],
-                        'new_value': line.unit_price,
-                        'description': gettext(
-                            'backoffice_order.msg_activity_discount',
-                            line=line.rec_name,
-                            base_price=line.base_price,
-                            reason=line.discount_reason or ''),
-                        } for line in cls.browse(ids)
-                    if line.unit_price != old[line.id]])
-        return callbacks + [record]
 
     @classmethod
     def on_modification(cls, mode, lines, field_names=None):

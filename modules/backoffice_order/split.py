@@ -4,9 +4,11 @@ from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
+from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import LinesLockedError, SplitError
+from .timeline import LINES_QUIET
 
 
 class Sale(metaclass=PoolMeta):
@@ -18,9 +20,10 @@ class Sale(metaclass=PoolMeta):
         ({sale line: quantity}) of its lines, delivered on delivery_date
 
         The new order is linked to sale (split_from) and starts in the start
-        stage; the lines keep their unit prices, so the totals of the parts
-        add up to the total before, to the cent (checked). Returns the new
-        order."""
+        stage; the lines keep their unit prices, so the quantities and the
+        untaxed amounts of the parts add up to those before, to the cent
+        (checked); the tax of each part is rounded on its own and a
+        difference goes to the timeline. Returns the new order."""
         pool = Pool()
         Line = pool.get('sale.line')
         Activity = pool.get('backoffice.order.activity')
@@ -69,32 +72,45 @@ class Sale(metaclass=PoolMeta):
         # Whole lines move; the others are divided between the parts.
         whole = [l for l, q in moving.items() if q == l.quantity]
         divided = [l for l in moving if l not in whole]
-        if whole:
-            Line.write(whole, {'sale': part.id})
-        if divided:
-            Line.copy(divided, default={
-                    'sale': part.id,
-                    'quantity': lambda data: moving[Line(data['id'])],
-                    })
-            to_write = []
-            for line in divided:
-                to_write.extend(
-                    ([line], {'quantity': line.quantity - moving[line]}))
-            Line.write(*to_write)
+        # the split entry tells the moves of the lines
+        with Transaction().set_context(**{LINES_QUIET: True}):
+            if whole:
+                Line.write(whole, {'sale': part.id})
+            if divided:
+                Line.copy(divided, default={
+                        'sale': part.id,
+                        'quantity': lambda data: moving[Line(data['id'])],
+                        })
+                to_write = []
+                for line in divided:
+                    to_write.extend(
+                        ([line], {'quantity': line.quantity - moving[line]}))
+                Line.write(*to_write)
         sale, part = cls.browse([sale.id, part.id])
         after = tuple(
             a + b for a, b in zip(
                 (sale.untaxed_amount, sale.total_amount),
                 (part.untaxed_amount, part.total_amount)))
-        if after != before:
+        # Each line keeps its unit price, so the untaxed amounts add up
+        # unless the rounding of a line amount differs: that is refused.
+        if after[0] != before[0]:
             raise SplitError(gettext(
                     'backoffice_order.msg_split_total',
-                    sale=sale.rec_name, before=before[1], after=after[1]))
+                    sale=sale.rec_name, before=before[0], after=after[0]))
         description = gettext(
             'backoffice_order.msg_activity_split',
             lines=', '.join(
                 '%s × %s' % (q, l.product.rec_name if l.product else '')
                 for l, q in moving.items()))
+        # The tax of each part is rounded on its own, as the tax rules
+        # say: the parts may pay a few cents more or less tax than the
+        # whole did. The timeline states it; the split goes on.
+        if after[1] != before[1]:
+            description += '\n' + gettext(
+                'backoffice_order.msg_activity_split_tax',
+                before=before[1] - before[0], after=after[1] - after[0],
+                difference='%+g' % (after[1] - before[1]),
+                currency=sale.currency.code if sale.currency else '')
         Activity.record([{
                     'sale': sale.id, 'kind': 'split', 'field': 'split_parts',
                     'new_value': part.rec_name, 'description': description,

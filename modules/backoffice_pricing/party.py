@@ -71,11 +71,24 @@ class Party(CompanyMultiValueMixin, metaclass=PoolMeta):
         currency = company.currency
         return gettext('backoffice_pricing.msg_credit_limit_exceeded',
             party=self.rec_name,
-            origin=origin.rec_name if origin else '',
+            origin=self._credit_limit_origin(origin),
             limit=lang.currency(limit, currency),
             exceeded=lang.currency(exceeded, currency),
             credit=lang.currency(self.credit_amount, currency),
             amount=lang.currency(amount, currency))
+
+
+    @classmethod
+    def _credit_limit_origin(cls, origin):
+        "The origin as the message names it: an order by number and client"
+        if origin is None:
+            return gettext('backoffice_pricing.msg_credit_limit_no_origin')
+        if origin.__name__ == 'sale.sale':
+            return gettext('backoffice_pricing.msg_credit_limit_origin_sale',
+                number=origin.number or origin.rec_name,
+                client=origin.party.rec_name)
+        return gettext('backoffice_pricing.msg_credit_limit_origin',
+            origin=origin.rec_name)
 
 
 class PartyPriceGroup(ModelSQL, ModelView, CompanyValueMixin):

@@ -36,6 +36,25 @@ WEEKDAYS = [
     ('6', "Sunday"),
     ]
 COLOUR = re.compile(r'^#[0-9a-fA-F]{6}$')
+# shapely.is_valid_reason: "Reason[x y]" or "Reason"
+SHAPELY_REASON = re.compile(r'^\s*([^\[]*?)\s*(?:\[([^\]]*)\])?\s*$')
+SHAPELY_MESSAGES = {
+    'self-intersection': 'msg_polygon_crosses',
+    'ring self-intersection': 'msg_polygon_crosses',
+    'too few points in geometry component': 'msg_polygon_too_few',
+    'hole lies outside shell': 'msg_polygon_hole_outside',
+    'nested holes': 'msg_polygon_nested',
+    'nested shells': 'msg_polygon_nested',
+    'interior is disconnected': 'msg_polygon_disconnected',
+    }
+
+
+def _coordinate(text):
+    "A coordinate of shapely's text as a user reads it: 6.63, not 6.630000"
+    try:
+        return ('%.5f' % float(text)).rstrip('0').rstrip('.')
+    except ValueError:
+        return text
 
 # Compiled matchers of this process, keyed by (database, company, token).
 #
@@ -611,11 +630,36 @@ class ZoneRule(sequence_ordered(), ModelSQL, ModelView):
             try:
                 parse_geojson(rule.geojson)
             except GeometryError as exception:
-                raise RuleGeometryError(gettext(
-                        'backoffice_zone.msg_rule_geojson_%s'
-                        % exception.reason,
-                        rule=rule.rec_name, zone=rule.zone.rec_name,
-                        detail=exception.detail)) from exception
+                raise RuleGeometryError(
+                    rule._geometry_message(exception)) from exception
+
+    def _geometry_message(self, exception):
+        "The sentence telling what is wrong with the polygon of the rule"
+        # The polygon is named as a user calls it, without the quoted rule
+        # description inside the quotes of the message.
+        if self.name:
+            polygon = gettext('backoffice_zone.msg_polygon_named_of_zone',
+                name=self.name, zone=self.zone.rec_name)
+        else:
+            polygon = gettext('backoffice_zone.msg_polygon_of_zone',
+                zone=self.zone.rec_name)
+        if exception.reason != 'invalid':
+            return gettext(
+                'backoffice_zone.msg_rule_geojson_%s' % exception.reason,
+                polygon=polygon, detail=exception.detail)
+        # shapely's reason reads "Self-intersection[6.15 46.15]": said in
+        # words, with the place in longitude, latitude
+        match = SHAPELY_REASON.match(exception.detail or '')
+        reason, near = (match.group(1), match.group(2)) if match else (
+            exception.detail, None)
+        message = SHAPELY_MESSAGES.get(
+            (reason or '').strip().lower(), 'msg_polygon_invalid')
+        if near:
+            lon, lat = (_coordinate(c) for c in near.split()[:2])
+            near = gettext('backoffice_zone.msg_polygon_near',
+                lon=lon, lat=lat)
+        return gettext('backoffice_zone.%s' % message,
+            polygon=polygon, near=near or '')
 
     @classmethod
     def check_overlaps(cls, rules):

@@ -17,6 +17,8 @@ from trytond.modules.backoffice_zone.tests.views import ClientWidgetsTestMixin
 from trytond.modules.company.tests import (
     CompanyTestMixin, PartyCompanyCheckEraseMixin, create_company,
     set_company)
+from trytond.modules.currency.tests import (
+    add_currency_rate, create_currency)
 from trytond.modules.party.tests import PartyCheckReplaceMixin
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
@@ -1239,13 +1241,26 @@ class BackofficeClientTestCase(
             self.assertEqual(name, 'Sales History (CSV)')
             rows = list(csv.reader(io.StringIO(content.decode('utf-8-sig'))))
             self.assertEqual(rows[0][:3], ['Client Code', 'Client', 'Sale'])
-            self.assertEqual(len(rows), 1 + 4)
+            self.assertEqual(rows[0][14:], [
+                    'Sale Untaxed', 'Sale Tax', 'Sale Total',
+                    'Client Currency'])
+            self.assertEqual(len(rows), 1 + 4 + 1)
             self.assertEqual(
-                [(r[4], r[7], r[9]) for r in rows[1:]],
+                [(r[4], r[7], r[9]) for r in rows[1:-1]],
                 [('2026-01-10', 'Milk', '10.0'),
                     ('2026-01-10', 'Gruyère', '1.0'),
                     ('2026-01-20', 'Milk', '5.0'),
                     ('2026-03-01', 'Gruyère', '2.0')])
+            # each sale's amounts once, on its first row; then the totals
+            self.assertEqual([r[14:] for r in rows[1:]], [
+                    ['35.00', '0.00', '35.00', 'usd'],
+                    ['', '', '', ''],
+                    ['8.00', '0.00', '8.00', 'usd'],
+                    ['42.00', '0.00', '42.00', 'usd'],
+                    ['85.00', '0.00', '85.00', 'usd'],
+                    ])
+            self.assertEqual(rows[-1][:3], [
+                    party.code or '', 'Total of Kronenhalle', ''])
 
             _, content, _, _ = Report.execute([party.id], {
                     'from_date': dt.date(2026, 1, 15),
@@ -1253,9 +1268,28 @@ class BackofficeClientTestCase(
                     })
             rows = list(csv.reader(io.StringIO(content.decode('utf-8-sig'))))
             self.assertEqual(
-                [(r[4], r[5], r[11]) for r in rows[1:]],
+                [(r[4], r[5], r[11]) for r in rows[1:-1]],
                 [('2026-03-01', 'Done', '21.00'),
                     ('2026-03-06', 'Cancelled', '1.00')])
+            self.assertEqual(
+                rows[-1][14:], ['142.00', '0.00', '142.00', 'usd'])
+
+            # in the currency of the client, at the rate of the sale date
+            chf = create_currency('chf')
+            add_currency_rate(chf, Decimal('2'), dt.date(2026, 1, 1))
+            add_currency_rate(chf, Decimal('3'), dt.date(2026, 3, 1))
+            party.customer_currency = chf
+            party.save()
+            _, content, _, _ = Report.execute([party.id], {
+                    'states': ['confirmed', 'processing', 'done'],
+                    })
+            rows = list(csv.reader(io.StringIO(content.decode('utf-8-sig'))))
+            self.assertEqual([r[14:] for r in rows[1:] if r[14]], [
+                    ['70.00', '0.00', '70.00', 'chf'],
+                    ['16.00', '0.00', '16.00', 'chf'],
+                    ['126.00', '0.00', '126.00', 'chf'],
+                    ['212.00', '0.00', '212.00', 'chf'],
+                    ])
 
     @with_transaction()
     def test_blocked_client(self):

@@ -16,6 +16,7 @@ from trytond.modules.backoffice_order.exceptions import (
     StageGateError, StageInUseError, StageMoveError, TransitionError)
 from trytond.modules.backoffice_zone.tests.tools import request
 from trytond.modules.backoffice_zone.tests.views import ClientWidgetsTestMixin
+from trytond.modules.account.tests import create_chart
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, create_employee, set_company)
 from trytond.pool import Pool
@@ -248,6 +249,31 @@ class BackofficeOrderTestCase(OrderTestMixin, CompanyTestMixin,
             self.assertEqual(Sale(sale.id).stage.code, 'new')
 
     @with_transaction()
+    def test_stage_written_back(self):
+        "Writing back the stage an order has (Modify Header) is no move"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        company = create_company()
+        with set_company(company):
+            client, product, scheme = self.setup_order(company)
+            sale = self.create_sale(client, product)
+            other = self.create_sale(client, product)
+            Sale.move_to_stage([other], self.stage(scheme, 'confirmed'))
+            new = self.stage(scheme, 'new')
+            Sale.write([sale], {'stage': new.id, 'priority': 'high'})
+            sale = Sale(sale.id)
+            self.assertEqual((sale.stage, sale.priority), (new, 'high'))
+            # one of the orders would change stage: all are refused
+            with self.assertRaises(StageMoveError) as cm, request():
+                Sale.write([sale, other], {
+                        'stage': new.id, 'priority': 'low'})
+            self.assertIn(other.rec_name, cm.exception.message)
+            self.assertEqual(
+                [(s.stage.code, s.priority)
+                    for s in Sale.browse([sale, other])],
+                [('new', 'high'), ('confirmed', 'normal')])
+
+    @with_transaction()
     def test_gate(self):
         "Only the members of the approval group enter a gated stage"
         pool = Pool()
@@ -298,9 +324,24 @@ class BackofficeOrderTestCase(OrderTestMixin, CompanyTestMixin,
             with as_user(user):
                 with self.assertRaises(StageMoveError) as cm, request():
                     Sale.move_to_stage([sale], self.stage(scheme, 'confirmed'))
+                # by how much, as the Confirm button says
+                self.assertEqual(
+                    cm.exception.message,
+                    'The order "%s" of "Client" cannot go to stage '
+                    '"Confirmed": it would exceed the credit limit of '
+                    '"Client" by usd50.00 (limit usd100.00, already used '
+                    'usd0.00, this order usd150.00). A credit reviewer must '
+                    'approve it.'
+                    % sale.rec_name)
+                # counting the orders accepted before in the same move
+                small = self.create_sale(client, product, quantity=6)
+                other = self.create_sale(client, product, quantity=5)
+                result = Sale.bulk_move(
+                    [small, other], self.stage(scheme, 'confirmed'))
                 self.assertIn(
-                    'would exceed the credit limit of "Client"',
-                    cm.exception.message)
+                    'by usd10.00 (limit usd100.00, already used usd60.00, '
+                    'this order usd50.00)',
+                    result['refused'][other].message)
             sale = Sale(sale.id)
             self.assertEqual((sale.stage.code, sale.state), ('new', 'draft'))
 
@@ -601,6 +642,168 @@ class BackofficeOrderTestCase(OrderTestMixin, CompanyTestMixin,
                 sorted((a.kind, a.field) for a in sale.activities[-2:]),
                 [('address', 'shipment_address'),
                     ('edit', 'delivery_window')])
+
+    @with_transaction()
+    def test_line_edits_in_timeline(self):
+        "Every edit of the lines reaches the timeline with the totals"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        Line = pool.get('sale.line')
+        Template = pool.get('product.template')
+        Uom = pool.get('product.uom')
+        ModelData = pool.get('ir.model.data')
+        company = create_company()
+        with set_company(company):
+            client, product, scheme = self.setup_order(company)
+            user = create_user(company)
+            template, = Template.copy(
+                [product.template], default={'name': "Sugar"})
+            sugar, = template.products
+            unit = Uom(ModelData.get_id('product', 'uom_unit'))
+            box = Uom(
+                name="Box", symbol="box", category=unit.category,
+                factor=6, rate=round(1 / 6, 12), rounding=1, digits=0)
+            box.save()
+            sale = self.create_sale(client, product, quantity=1)
+            line, = sale.lines
+            code = sale.currency.code
+            # the lines of a new order are part of its creation
+            self.assertEqual(
+                [a.kind for a in sale.activities], ['stage'])
+
+            def entries():
+                return [(a.kind, a.field, a.old_value, a.new_value,
+                        a.user.login if a.user else None, a.description)
+                    for a in Sale(sale.id).activities[1:]]
+
+            with as_user(user):
+                # through the order
+                Sale.write([sale], {'lines': [
+                            ('write', [line.id], {'quantity': 3})]})
+                # on the line
+                Line.write([line], {'quantity': 2})
+                Line.write([line], {'product': sugar.id})
+                Line.write([line], {'unit': box.id})
+                Line.write([line], {'unit_price': Decimal('12')})
+                Sale.write([sale], {'lines': [('create', [{
+                                    'type': 'line', 'product': product.id,
+                                    'quantity': 1, 'unit': product.default_uom,
+                                    'unit_price': Decimal('10'),
+                                    }])]})
+                added, = [l for l in Sale(sale.id).lines if l != line]
+                added_name = added.rec_name
+                Sale.write([sale], {'lines': [('delete', [added.id])]})
+            line_name = Line(line.id).rec_name
+            self.maxDiff = None
+            self.assertEqual([e[:5] for e in entries()], [
+                    ('edit', 'quantity', '1\xa0u', '3\xa0u', 'sales'),
+                    ('edit', 'quantity', '3\xa0u', '2\xa0u', 'sales'),
+                    ('edit', 'product', 'Flour', 'Sugar', 'sales'),
+                    ('edit', 'unit', 'Unit', 'Box', 'sales'),
+                    ('discount', 'unit_price', '10', '12', 'sales'),
+                    ('edit', 'lines', None, added_name, 'sales'),
+                    ('edit', 'lines', added_name, None, 'sales'),
+                    ])
+            descriptions = [e[5] for e in entries()]
+            self.assertEqual(descriptions[0], (
+                    'Line "1\xa0u Flour @ {sale}". Order total: 10.00 {code} '
+                    'before, 30.00 {code} after.').format(
+                    sale=sale.rec_name, code=code))
+            self.assertIn(
+                'Order total: 30.00 %s before, 20.00 %s after.' % (
+                    code, code), descriptions[1])
+            self.assertIn(
+                'Order total: 20.00 %s before, 24.00 %s after.' % (
+                    code, code), descriptions[4])
+            self.assertEqual(descriptions[5], (
+                    'Line added. Order total: 24.00 {code} before, '
+                    '34.00 {code} after.').format(code=code))
+            self.assertEqual(descriptions[6], (
+                    'Line removed. Order total: 34.00 {code} before, '
+                    '24.00 {code} after.').format(code=code))
+            self.assertTrue(all(
+                    a.date for a in Sale(sale.id).activities))
+            self.assertIn('Sugar', line_name)
+
+            # a refused edit records nothing and changes nothing
+            count = len(Sale(sale.id).activities)
+            Sale.move_to_stage([sale], self.stage(scheme, 'confirmed'))
+            count += 1
+            with as_user(user):
+                with self.assertRaises(LinesLockedError) as cm, request():
+                    Line.write([Line(line.id)], {'quantity': 5})
+                self.assertIn(
+                    'cannot be edited in stage "Confirmed"',
+                    cm.exception.message)
+            self.assertEqual(Line(line.id).quantity, 2)
+            self.assertEqual(len(Sale(sale.id).activities), count)
+
+    @with_transaction()
+    def test_split_taxed(self):
+        "A split of a taxed price rounds the tax per part and says so"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        Tax = pool.get('account.tax')
+        company = create_company()
+        with set_company(company):
+            create_chart(company, tax=True)
+            tax, = Tax.search([])
+            tax.rate = Decimal('0.081')
+            tax.save()
+            client, product, scheme = self.setup_order(company)
+            sale = self.create_sale(
+                client, product, quantity=10, price=Decimal('1.04'))
+            line, = sale.lines
+            line.taxes = [tax]
+            line.save()
+            sale = Sale(sale.id)
+            self.assertEqual(
+                (sale.untaxed_amount, sale.tax_amount, sale.total_amount),
+                (Decimal('10.40'), Decimal('0.84'), Decimal('11.24')))
+
+            part = Sale.split(sale, {line: 4})
+            sale = Sale(sale.id)
+            self.assertEqual(
+                (sale.lines[0].quantity, part.lines[0].quantity), (6, 4))
+            self.assertEqual(
+                (sale.untaxed_amount, part.untaxed_amount),
+                (Decimal('6.24'), Decimal('4.16')))
+            self.assertEqual(
+                (sale.tax_amount, part.tax_amount),
+                (Decimal('0.51'), Decimal('0.34')))
+            code = sale.currency.code
+            for order in [sale, part]:
+                activity = order.activities[-1]
+                self.assertEqual(activity.kind, 'split')
+                self.assertIn(
+                    'The tax of each part is rounded on its own: the parts '
+                    'pay 0.85 {code} of tax, the whole order paid 0.84 '
+                    '{code} (+0.01).'.format(code=code),
+                    activity.description)
+
+    @with_transaction()
+    def test_split_untaxed_rounding(self):
+        "A split whose line amounts round apart is refused, nothing changes"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        company = create_company()
+        with set_company(company):
+            client, product, scheme = self.setup_order(company)
+            # 3 × 0.335 = 1.005 -> 1.00; 2 × 0.335 = 0.67, 1 × 0.335 -> 0.34
+            sale = self.create_sale(
+                client, product, quantity=3, price=Decimal('0.335'))
+            line, = sale.lines
+            self.assertEqual(sale.untaxed_amount, Decimal('1.00'))
+            with self.assertRaises(SplitError) as cm, request():
+                Sale.split(sale, {line: 1})
+            self.assertEqual(
+                cm.exception.message,
+                'The parts of order "%s" do not add up: their untaxed '
+                'amount would be 1.01 instead of 1.00.' % sale.rec_name)
+            sale = Sale(sale.id)
+            self.assertEqual(sale.lines[0].quantity, 3)
+            self.assertEqual(sale.split_parts, ())
+            self.assertEqual(Sale.search_count([]), 1)
 
     @with_transaction()
     def test_note_in_timeline(self):

@@ -916,8 +916,10 @@ class BackofficePricingTestCase(
             with self.assertRaises(CreditLimitExceededError) as cm:
                 bistro.check_credit_limit(D('130'), company)
             message = cm.exception.message
-            self.assertRegex(message, r'credit limit of \S*100\.00 by \S*30\.00')
-            self.assertIn('Le Bistro', message)
+            self.assertRegex(message,
+                r'^This would exceed the credit limit of "Le Bistro" by '
+                r'\S*30\.00 \(limit \S*100\.00, already used \S*0\.00, '
+                r'this order \S*130\.00\)\.$')
 
     # --- bulk operations
 

@@ -910,29 +910,38 @@ class BackofficeZoneTestCase(
             rule, = Rule.search([('kind', '=', 'polygon')])
             for geojson, message in [
                     ('{"type": "Polygon", "coordinates": [[6.1, 46.2]',
-                        'The polygon of rule "polygon "Geneva centre"" of '
-                        'zone "Geneva" is not valid GeoJSON (Expecting \',\' '
+                        'The polygon "Geneva centre" of zone "Geneva" '
+                        'is not valid GeoJSON (Expecting \',\' '
                         'delimiter: line 1 column 48 (char 47)).'),
                     (polygon((6.1, 46.1), (6.2, 46.2), (6.2, 46.1),
                             (6.1, 46.2)),
-                        'The polygon of rule "polygon "Geneva centre"" of '
-                        'zone "Geneva" is not a valid polygon: '
-                        'Self-intersection[6.15 46.15].'),
+                        'The polygon "Geneva centre" of zone "Geneva" '
+                        'crosses itself near 6.15, 46.15.'),
                     (polygon((46.1, 6.1), (46.2, 6.1), (46.2, 96.2)),
-                        'The polygon of rule "polygon "Geneva centre"" of '
-                        'zone "Geneva" has the position "46.2 96.2" outside '
+                        'The polygon "Geneva centre" of zone "Geneva" '
+                        'has the position "46.2 96.2" outside '
                         'longitude -180 to 180 and latitude -90 to 90 '
                         '(GeoJSON positions are [longitude, latitude]).'),
                     ('{"type": "LineString", "coordinates": [[0, 0], [1, 1]]}',
-                        'The polygon of rule "polygon "Geneva centre"" of '
-                        'zone "Geneva" must be a GeoJSON Polygon or '
+                        'The polygon "Geneva centre" of zone "Geneva" '
+                        'must be a GeoJSON Polygon or '
                         'MultiPolygon, not "LineString".'),
                     ]:
                 with self.subTest(geojson=geojson):
                     self._assert_refused(RuleGeometryError, message,
                         Rule.write, [rule], {'geojson': geojson})
                     self.assertEqual(Rule(rule.id).geojson, GENEVA)
+            # an unnamed polygon: the zone names it
+            Zone = pool.get('backoffice.zone')
+            bow_tie, = Zone.create([{'name': "Bow-tie", 'code': 'BT'}])
             count = Rule.search_count([])
+            self._assert_refused(RuleGeometryError,
+                'The polygon of zone "Bow-tie" crosses itself near '
+                '6.63, 46.52.',
+                Rule.create, [{'zone': bow_tie.id, 'kind': 'polygon',
+                        'geojson': polygon((6.62, 46.51), (6.64, 46.53),
+                            (6.64, 46.51), (6.62, 46.53))}])
+            self.assertEqual(Rule.search_count([]), count)
             with self.assertRaises(RuleGeometryError), request():
                 Rule.create([{'zone': data['geneva'].id, 'kind': 'polygon',
                             'geojson': 'POLYGON((0 0, 1 0, 1 1, 0 0))'}])
