@@ -42,3 +42,7 @@ class DiscountError(ValidationError):
 
 class SplitError(UserError):
     "A split of an order that cannot be done"
+
+
+class ChangeStageInputError(UserError):
+    "Change Stage given no stage or stages it did not show"

@@ -6,6 +6,7 @@ from trytond.modules.account_credit_limit.exceptions import (
     CreditLimitError, CreditLimitWarning)
 from trytond.modules.company.model import (
     CompanyMultiValueMixin, CompanyValueMixin)
+from trytond.modules.backoffice_zone.values import ValueCheckMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 
@@ -39,6 +40,13 @@ class Party(CompanyMultiValueMixin, metaclass=PoolMeta):
             },
         help="The client's own price rules: at the same level they beat "
         "the rules of its tags and of its price group.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        # The client's fields checked before writing (backoffice_zone's
+        # values.py)
+        cls._value_checked.add('price_group')
 
     def check_credit_limit(self, amount, company, origin=None):
         """The upstream check, whose message tells the limit and the amount
@@ -78,7 +86,8 @@ class Party(CompanyMultiValueMixin, metaclass=PoolMeta):
             amount=lang.currency(amount, currency))
 
 
-class PartyPriceGroup(ModelSQL, ModelView, CompanyValueMixin):
+class PartyPriceGroup(
+        ValueCheckMixin, ModelSQL, ModelView, CompanyValueMixin):
     __name__ = 'party.party.price_group'
     __string__ = "Party Price Group"
 

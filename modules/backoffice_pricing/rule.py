@@ -12,6 +12,7 @@ from trytond import backend
 from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
+from trytond.modules.backoffice_zone.values import ValueCheckMixin
 from trytond.modules.product import price_digits
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, If
@@ -109,7 +110,7 @@ def format_quantity(value):
         value, max(0, -value.as_tuple().exponent))
 
 
-class PriceRule(ModelSQL, ModelView):
+class PriceRule(ValueCheckMixin, ModelSQL, ModelView):
     """A price rule of a price group, a client tag or a client.
 
     One model for the three price levels (fixed product price, category
@@ -446,6 +447,9 @@ class PriceRule(ModelSQL, ModelView):
         # Access first: a user who may not create rules learns that, not
         # what is wrong with the values.
         ModelAccess.check(cls.__name__, 'create')
+        # Then the types, bounds and links of the values, which the checks
+        # below read (a percentage 'abc', a category that does not exist).
+        cls.check_values(vlist)
         defaults = cls.default_get(SPEC_FIELDS, with_rec_name=False)
         rows = []
         for values in vlist:
@@ -462,6 +466,7 @@ class PriceRule(ModelSQL, ModelView):
         pool = Pool()
         ModelAccess = pool.get('ir.model.access')
         ModelAccess.check(cls.__name__, 'write')
+        cls.check_values(args[1::2])
         changes = {}
         args = list(args)
         for i in range(1, len(args), 2):

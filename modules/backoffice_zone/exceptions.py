@@ -30,3 +30,7 @@ class AddressCoordinatesError(ValidationError):
 
 class RuleOverlapWarning(UserWarning):
     "Two rules of different zones tie: only the zone sequence decides"
+
+
+class ValueCheckError(ValidationError):
+    "A value of the wrong type, not finite, out of bounds or linking nothing"

@@ -24,6 +24,7 @@ from .exceptions import (
 from .matcher import (
     KIND_EXACT, GeometryError, Location, PatternError, RuleSpec, ZoneMatcher,
     parse_geojson, parse_postal_pattern, tied_rules)
+from .values import ValueCheckMixin
 
 WEEKDAYS = [
     ('0', "Monday"),
@@ -35,6 +36,11 @@ WEEKDAYS = [
     ('6', "Sunday"),
     ]
 COLOUR = re.compile(r'^#[0-9a-fA-F]{6}$')
+# Hours: a cut-off of more than 30 days is a typing error.
+CUTOFF_MAX = 30 * 24
+PRIORITY_MAX = 10 ** 6
+# A polygon of a canton drawn to the metre is a few hundred kilobytes.
+GEOJSON_MAX = 5_000_000
 
 # Compiled matchers of this process, keyed by (database, company, token).
 #
@@ -52,7 +58,8 @@ _matchers = LRUDict(64)
 _matchers_lock = threading.Lock()
 
 
-class Zone(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
+class Zone(ValueCheckMixin, DeactivableMixin, sequence_ordered(), ModelSQL,
+        ModelView):
     __name__ = 'backoffice.zone'
     __string__ = "Delivery Zone"
 
@@ -110,6 +117,14 @@ class Zone(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
                 'backoffice_zone.msg_zone_code_unique_sql'),
             ]
         cls._order.append(('name', 'ASC'))
+        # A cut-off beyond a month is a typing error (1.5e6 hours); the
+        # priorities only compare zones.
+        cls._value_bounds.update({
+                'cutoff_hours': (None, CUTOFF_MAX),
+                'priority': (-PRIORITY_MAX, PRIORITY_MAX),
+                'code': 50,
+                'name': 200,
+                })
         cls.active.help = "Uncheck to stop matching addresses to the zone."
         cls.sequence.help = (
             "The order of the zones; among equally specific rules "
@@ -157,6 +172,7 @@ class Zone(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
     def create(cls, vlist):
         # Before the INSERT, where the unique constraint would answer with a
         # message naming no zone.
+        cls.check_values(vlist)
         default_company = cls.default_company()
         cls._check_codes([
                 (None, v.get('company', default_company), v.get('code'),
@@ -371,7 +387,7 @@ class Zone(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
         return text
 
 
-class ZoneRule(sequence_ordered(), ModelSQL, ModelView):
+class ZoneRule(ValueCheckMixin, sequence_ordered(), ModelSQL, ModelView):
     __name__ = 'backoffice.zone.rule'
     __string__ = "Delivery Zone Rule"
 
@@ -441,6 +457,11 @@ class ZoneRule(sequence_ordered(), ModelSQL, ModelView):
     def __setup__(cls):
         super().__setup__()
         cls.__access__.add('zone')
+        cls._value_bounds.update({
+                'pattern': 100,
+                'city': 200,
+                'geojson': GEOJSON_MAX,
+                })
         cls.sequence.help = (
             "The order of the rules; it decides last between rules "
             "of the same zone.")
@@ -609,7 +630,7 @@ class ZoneRule(sequence_ordered(), ModelSQL, ModelView):
         Pool().get('backoffice.zone')._matcher_cache.clear()
 
 
-class ZoneWindow(ModelSQL, ModelView):
+class ZoneWindow(ValueCheckMixin, ModelSQL, ModelView):
     __name__ = 'backoffice.zone.window'
     __string__ = "Delivery Window"
 

@@ -12,7 +12,9 @@ from trytond.modules.backoffice_client.exceptions import (
     ContactError, CreditLimitError, DuplicateVATError, IBANError,
     PortalLoginError, RequestDuplicateWarning, RequestError,
     RequestStateError, VATError, WindowError, ZoneWindowWarning)
-from trytond.modules.backoffice_zone.tests.tools import count_queries
+from trytond.modules.backoffice_zone.exceptions import ValueCheckError
+from trytond.modules.backoffice_zone.tests.tools import (
+    count_queries, request)
 from trytond.modules.company.tests import (
     CompanyTestMixin, PartyCompanyCheckEraseMixin, create_company,
     set_company)
@@ -368,6 +370,61 @@ class BackofficeClientTestCase(
             with self.assertRaises(CreditLimitError):
                 create_client("New", credit_limit_amount=Decimal(-1))
             self.assertFalse(Party.search([('name', '=', "New")]))
+
+    @with_transaction()
+    def test_bad_client_values(self):
+        "Absurd credit limits, wrong types and dangling links are refused"
+        pool = Pool()
+        Party = pool.get('party.party')
+        CreditLimit = pool.get('party.party.credit_limit_amount')
+        Window = pool.get('backoffice.client.window')
+        company = create_company()
+        with set_company(company):
+            party = create_client("Spital Aarau",
+                credit_limit_amount=Decimal(1000),
+                payment_methods=['invoice'])
+            for values, message in [
+                    ({'credit_limit_amount': Decimal('1E+40')},
+                        'The value 1E+40 of field "Credit Limit Amount" of '
+                        '"Party" must be 1000000000000 or less.'),
+                    ({'credit_limit_amount': 'abc'},
+                        'The value "abc" of field "Credit Limit Amount" of '
+                        '"Party" is not of the field\'s type.'),
+                    ({'client_status': 5},
+                        'The value "5" of field "Client Status" of "Party" '
+                        'is not of the field\'s type.'),
+                    ({'payment_methods': 'invoice'},
+                        'The value "invoice" of field "Payment Methods" of '
+                        '"Party" is not of the field\'s type.'),
+                    ({'default_zone': 999999},
+                        'Field "Default Zone" of "Party" links to the '
+                        'Delivery Zone with id 999999, which does not '
+                        'exist.'),
+                    ]:
+                with self.subTest(values=values):
+                    with self.assertRaises(ValueCheckError) as cm, request():
+                        Party.write([party], values)
+                    self.assertEqual(cm.exception.message, message)
+                    party = Party(party.id)
+                    self.assertEqual(
+                        (party.credit_limit_amount, party.client_status,
+                            party.payment_methods, party.default_zone),
+                        (Decimal(1000), 'active', ('invoice',), None))
+            value, = CreditLimit.search([('party', '=', party.id)])
+            with self.assertRaises(ValueCheckError), request():
+                CreditLimit.write([value], {
+                        'credit_limit_amount': Decimal('1E+40')})
+            with self.assertRaises(ValueCheckError), request():
+                create_client("New", credit_limit_amount=Decimal('1E+40'))
+            self.assertFalse(Party.search([('name', '=', "New")]))
+            with self.assertRaises(ValueCheckError) as cm, request():
+                Window.create([{'party': 999999, 'weekday': '0',
+                            'start': time(6), 'end': time(8)}])
+            self.assertIn('Party with id 999999', cm.exception.message)
+            self.assertEqual(
+                CreditLimit(value.id).credit_limit_amount, Decimal(1000))
+            # the limit itself is accepted
+            Party.write([party], {'credit_limit_amount': Decimal(10 ** 12)})
 
     @with_transaction()
     def test_credit_limit_permission(self):

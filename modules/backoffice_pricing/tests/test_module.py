@@ -11,8 +11,10 @@ from trytond.modules.backoffice_pricing.engine import (
     SCOPE_TAG, ClientSpec, PricingEngine, ProductSpec, RuleSpec, TagSpec,
     UomSpec, bulk_adjust, dates_overlap, find_overlaps)
 from trytond.modules.backoffice_pricing.exceptions import (
-    BulkUpdateError, CopyRulesWarning, CreditLimitExceededError,
+    BulkUpdateError, CopyRulesWarning, CreditLimitExceededError, ExplainError,
     PriceGroupCompanyError, RuleOverlapError, RuleValidationError)
+from trytond.modules.backoffice_zone.exceptions import ValueCheckError
+from trytond.modules.backoffice_zone.tests.tools import request
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, set_company)
 from trytond.modules.currency.tests import create_currency
@@ -759,6 +761,99 @@ class BackofficePricingTestCase(CompanyTestMixin, ModuleTestCase):
                     'price_group': w.restaurants.id, 'level': 'category',
                     'percentage': D('-10')},
                 '"Category"', 'Restaurants')
+
+    @with_transaction()
+    def test_bad_value_types(self):
+        "Wrong types, NaN, absurd numbers and dangling links are refused"
+        pool = Pool()
+        Rule = pool.get('backoffice.price.rule')
+        company = create_company()
+        with set_company(company):
+            w = self.setup_world(company)
+            rule, = self.rules({'price_group': w.restaurants.id,
+                    'level': 'category', 'category': w.dairy.id,
+                    'percentage': D('-5')})
+            for values, texts in [
+                    ({'percentage': 'abc'},
+                        ['"abc"', '"Percentage"', '"Price Rule"',
+                            "not of the field's type"]),
+                    ({'percentage': D('NaN')},
+                        ['"NaN"', '"Percentage"', 'not a finite number']),
+                    ({'percentage': float('nan')},
+                        ['"nan"', '"Percentage"', 'not a finite number']),
+                    ({'percentage': D('1E+40')},
+                        ['1E+40', '"Percentage"', '1000000000000 or less']),
+                    ({'category': 999999},
+                        ['"Category"', 'Product Category with id 999999',
+                            'does not exist']),
+                    ]:
+                with self.subTest(values=values):
+                    self.check_refused(ValueCheckError, dict({
+                                'price_group': w.restaurants.id,
+                                'level': 'category',
+                                'category': w.cheese.id,
+                                'percentage': D('-10')}, **values),
+                        *texts)
+                    self.check_refused(ValueCheckError, None, *texts,
+                        records=[rule], write=values)
+            self.check_refused(ValueCheckError, {
+                    'price_group': 999999, 'level': 'global',
+                    'percentage': D('5')},
+                '"Price Group"', 'id 999999')
+            self.check_refused(ValueCheckError, {
+                    'party': w.bistro.id, 'level': 'product',
+                    'product': w.brie.id, 'fixed_price': D('10'),
+                    'min_quantity': -1e308},
+                '"Minimum Quantity"', '-1000000000000 or more')
+            # the list, its search and the rule's names still work
+            self.assertEqual(
+                Rule.search([('rec_name', 'ilike', '%Dairy%')]), [rule])
+            self.assertEqual(Rule(rule.id).category, w.dairy)
+
+    @with_transaction()
+    def test_explain_bad_input(self):
+        "Explain Price without client, with NaN or a wrong unit: refused"
+        pool = Pool()
+        Explain = pool.get('backoffice.price.explain', type='wizard')
+        company = create_company()
+        with set_company(company):
+            w = self.setup_world(company)
+
+            def explain(**values):
+                data = dict({
+                        'company': company.id, 'party': w.bistro.id,
+                        'product': w.milk.id, 'quantity': 1.0,
+                        'date': TODAY}, **values)
+                session_id, _, _ = Explain.create()
+                try:
+                    Explain.execute(session_id, {'ask': data}, 'explain')
+                finally:
+                    Explain.delete(session_id)
+
+            for values, exception, message in [
+                    ({'party': None}, ExplainError,
+                        'To explain a price, fill in the field "Client".'),
+                    ({'product': None}, ExplainError,
+                        'To explain a price, fill in the field "Product".'),
+                    ({'quantity': float('nan')}, ValueCheckError,
+                        'The value "nan" of field "Quantity" of "Explain '
+                        'Price" is not a finite number.'),
+                    ({'party': 999999}, ValueCheckError,
+                        'Field "Client" of "Explain Price" links to the '
+                        'Party with id 999999, which does not exist.'),
+                    ({'date': 'tomorrow'}, ExplainError,
+                        'The value "tomorrow" of field "Date" of "Explain '
+                        'Price" is not a date.'),
+                    ({'unit': w.kg.id}, ExplainError,
+                        'The unit "Kilogram" cannot measure the product '
+                        '"Milk": choose a unit of its category.'),
+                    ]:
+                with self.subTest(values=values):
+                    with self.assertRaises(exception) as cm, request():
+                        explain(**values)
+                    self.assertEqual(cm.exception.message, message)
+            # a complete question is answered
+            explain()
 
     # --- permissions
 
