@@ -13,7 +13,8 @@ from trytond.model.exceptions import AccessError
 
 from trytond.modules.backoffice_order.exceptions import (
     ChangeStageInputError, DiscountError, LinesLockedError, SchemeError,
-    SplitError, StageChangedError, StageGateError, StageInUseError, StageMoveError, TransitionError)
+    SplitError, StageChangedError, StageGateError, StageInUseError,
+    StageMoveError, TransitionError)
 from trytond.modules.backoffice_zone.exceptions import ValueCheckError
 from trytond.modules.backoffice_zone.tests.tools import request
 from trytond.modules.company.tests import (
