@@ -48,6 +48,22 @@ class Party(CompanyMultiValueMixin, metaclass=PoolMeta):
         # values.py)
         cls._value_checked.add('price_group')
 
+    @classmethod
+    def copy(cls, parties, default=None):
+        pool = Pool()
+        ModelAccess = pool.get('ir.model.access')
+        default = default.copy() if default is not None else {}
+        # Who may create clients but not set price groups or price rules
+        # (a Sales user) still copies a client: without them.
+        if not ModelAccess.check(
+                'party.party.price_group', 'create', raise_exception=False):
+            default.setdefault('price_groups', None)
+            default.setdefault('price_group', None)
+        if not ModelAccess.check(
+                'backoffice.price.rule', 'create', raise_exception=False):
+            default.setdefault('pricing_rules', None)
+        return super().copy(parties, default=default)
+
     def check_credit_limit(self, amount, company, origin=None):
         """The upstream check, whose message tells the limit and the amount
         of the order only: say by how much the limit would be exceeded.

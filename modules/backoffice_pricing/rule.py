@@ -1383,7 +1383,7 @@ class CopyRules(Wizard):
         return self.result._default_values
 
 
-class BulkUpdateStart(ModelView):
+class BulkUpdateStart(ValueCheckMixin, ModelView):
     __name__ = 'backoffice.price.rule.bulk_update.start'
     __string__ = "Bulk Update Price Rules"
 
@@ -1394,6 +1394,12 @@ class BulkUpdateStart(ModelView):
         "multiplied, percentages compounded (-10% then +3% gives -7.3%).")
     rule_count = fields.Integer(
         "Rules", readonly=True, help="How many rules are selected.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        # Beyond, a price of 1E+40 overflows the rules' digits
+        cls._value_bounds['percentage'] = (PERCENTAGE_MIN, PERCENTAGE_MAX)
 
 
 class BulkUpdatePreview(ModelView):
@@ -1450,6 +1456,7 @@ class BulkUpdate(Wizard):
     def default_preview(self, fields):
         pool = Pool()
         Rule = pool.get('backoffice.price.rule')
+        self.start.check_form(['percentage'], required=['percentage'])
         lines = []
         for rule, field, old, new in Rule.bulk_preview(
                 self.records, self.start.percentage):
@@ -1473,6 +1480,7 @@ class BulkUpdate(Wizard):
     def transition_apply(self):
         pool = Pool()
         Rule = pool.get('backoffice.price.rule')
+        self.start.check_form(['percentage'], required=['percentage'])
         Rule.bulk_apply(self.records, self.start.percentage)
         return 'end'
 

@@ -95,6 +95,19 @@ class ValueCheckMixin:
         if references:
             cls._check_references(references)
 
+    def check_form(self, names, required=()):
+        """Check the values of a wizard's form (a ModelView record) as
+        check_values does, and that the required ones are filled: a form
+        sent over RPC need not respect the client's checks"""
+        values = {n: getattr(self, n, None) for n in names}
+        self.check_values([values])
+        for name in required:
+            if values.get(name) is None:
+                raise ValueCheckError(gettext(
+                        'backoffice_zone.msg_value_required',
+                        **self.__names__(name)))
+        return values
+
     @classmethod
     def _value_error(cls, name, value, reason, **extra):
         if isinstance(value, (str, int, float, Decimal)):

@@ -397,8 +397,8 @@ class BackofficeClientTestCase(
                         'The value "invoice" of field "Payment Methods" of '
                         '"Party" is not of the field\'s type.'),
                     ({'default_zone': 999999},
-                        'Field "Default Zone" of "Party" links to the '
-                        'Delivery Zone with id 999999, which does not '
+                        'Field "Default Delivery Zone" of "Party" links to '
+                        'the Delivery Zone with id 999999, which does not '
                         'exist.'),
                     ]:
                 with self.subTest(values=values):
@@ -467,6 +467,74 @@ class BackofficeClientTestCase(
                 Party.write([party], {'credit_limit_amount': Decimal(5000)})
             self.assertEqual(
                 Party(party.id).credit_limit_amount, Decimal(5000))
+
+    @with_transaction()
+    def test_client_fields_need_client_role(self):
+        "Only Sales, Sales Administrator and Party Administration users"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Window = pool.get('backoffice.client.window')
+        company = create_company()
+        with set_company(company):
+            party = create_client("Seehotel", payment_methods=['invoice'])
+            nobody = create_user('nobody')
+            seller = create_user('seller', ('sale', 'group_sale'))
+            party_admin = create_user(
+                'party_admin', ('party', 'group_party_admin'))
+
+            def check(user, read=(), refused_read=(), write=None,
+                    refused_write=()):
+                with Transaction().set_user(user.id), check_access():
+                    for name in refused_read:
+                        with self.subTest(user=user.login, read=name):
+                            with self.assertRaises(AccessError):
+                                Party.read([party.id], [name])
+                    for name in read:
+                        Party.read([party.id], [name])
+                    for values in refused_write:
+                        with self.subTest(user=user.login, write=values):
+                            with self.assertRaises(AccessError), request():
+                                Party.write([party], values)
+                    if write:
+                        Party.write([party], write)
+
+            insights = ['lifetime_revenue', 'top_products_quantity',
+                'top_products_revenue', 'order_count', 'history_sales']
+            check(nobody,
+                refused_read=insights + [
+                    'client_status', 'payment_methods', 'default_zone',
+                    'access_notes'],
+                refused_write=[
+                    {'client_status': 'blocked'},
+                    {'payment_methods': ['invoice', 'deposit']},
+                    {'preferred_windows': [('create', [{
+                                        'weekday': '0', 'start': time(6),
+                                        'end': time(8)}])]},
+                    ])
+            with Transaction().set_user(nobody.id), check_access():
+                with self.assertRaises(AccessError), request():
+                    Window.create([{'party': party.id, 'weekday': '0',
+                                'start': time(6), 'end': time(8)}])
+            party = Party(party.id)
+            self.assertEqual(
+                (party.client_status, party.payment_methods,
+                    party.preferred_windows),
+                ('active', ('invoice',), ()))
+            # the party itself stays readable, as upstream
+            with Transaction().set_user(nobody.id), check_access():
+                Party.read([party.id], ['name', 'rec_name'])
+            check(party_admin, read=['client_status', 'payment_methods'],
+                refused_read=insights,
+                write={'payment_methods': ['invoice', 'deposit']})
+            check(seller, read=insights + ['client_status'],
+                write={'client_status': 'blocked'})
+            party = Party(party.id)
+            self.assertEqual(
+                (party.client_status, party.payment_methods),
+                ('blocked', ('invoice', 'deposit')))
+            with Transaction().set_user(seller.id), check_access():
+                copy, = Party.copy([party])
+            self.assertEqual(copy.client_status, 'prospect')
 
     @with_transaction()
     def test_iban(self):

@@ -20,7 +20,7 @@ from trytond.modules.company.tests import (
 from trytond.modules.currency.tests import create_currency
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, check_access
 
 D = Decimal
 TODAY = dt.date(2025, 3, 15)
@@ -841,8 +841,8 @@ class BackofficePricingTestCase(CompanyTestMixin, ModuleTestCase):
                     ({'party': 999999}, ValueCheckError,
                         'Field "Client" of "Explain Price" links to the '
                         'Party with id 999999, which does not exist.'),
-                    ({'date': 'tomorrow'}, ExplainError,
-                        'The value "tomorrow" of field "Date" of "Explain '
+                    ({'date': 20250315}, ExplainError,
+                        'The value "20250315" of field "Date" of "Explain '
                         'Price" is not a date.'),
                     ({'unit': w.kg.id}, ExplainError,
                         'The unit "Kilogram" cannot measure the product '
@@ -929,6 +929,51 @@ class BackofficePricingTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertEqual(Party(w.bistro.id).price_group, wholesale)
 
     # --- sale lines
+
+    @with_transaction()
+    def test_sales_user_copies_client(self):
+        "A Sales user copies a client: without its price group and rules"
+        pool = Pool()
+        Party = pool.get('party.party')
+        User = pool.get('res.user')
+        ModelData = pool.get('ir.model.data')
+        company = create_company()
+        with set_company(company):
+            w = self.setup_world(company)
+            self.rules({'party': w.bistro.id, 'level': 'global',
+                    'percentage': D('-3')})
+            seller, manager = User.create([{
+                        'login': login, 'name': login,
+                        'companies': [('add', [company.id])],
+                        'company': company.id,
+                        'groups': [('add', [
+                                    ModelData.get_id(*g) for g in groups])],
+                        } for login, groups in [
+                        ('seller', [('sale', 'group_sale')]),
+                        ('manager', [('sale', 'group_sale'),
+                                ('backoffice_pricing', 'group_pricing_admin')]),
+                        ]])
+            with Transaction().set_user(seller.id), check_access():
+                copy, = Party.copy([w.bistro])
+                self.assertEqual(
+                    Party.read([copy.id], ['price_group'])[0][
+                        'price_group'], None)
+                # the Sales user reads the price group, cannot set it
+                self.assertEqual(
+                    Party.read([w.bistro.id], ['price_group'])[0][
+                        'price_group'], w.restaurants.id)
+                with self.assertRaises(AccessError):
+                    Party.write([copy], {'price_group': w.restaurants.id})
+            copy = Party(copy.id)
+            self.assertEqual(
+                (copy.price_group, copy.pricing_rules), (None, ()))
+            self.assertEqual(Party(w.bistro.id).price_group, w.restaurants)
+            # a Sales user who is also Pricing Manager copies them
+            with Transaction().set_user(manager.id), check_access():
+                copy, = Party.copy([w.bistro])
+            copy = Party(copy.id)
+            self.assertEqual(copy.price_group, w.restaurants)
+            self.assertEqual(len(copy.pricing_rules), 1)
 
     @with_transaction()
     def test_sale_line_created_without_price(self):
