@@ -207,8 +207,8 @@ class Sale(metaclass=PoolMeta):
         super().__setup__()
         # checked before writing (backoffice_zone's values.py)
         cls._value_checked |= {
-            'stage', 'priority', 'delivery_window', 'driver',
-            'review_reasons', 'split_from'}
+            'stage', 'priority', 'delivery_date', 'delivery_window',
+            'driver', 'review_reasons', 'split_from'}
         t = cls.__table__()
         cls._sql_indexes.update({
                 # the list filtered by stage, sorted as upstream

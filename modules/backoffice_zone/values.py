@@ -18,6 +18,7 @@ does not exist would be stored on SQLite and break every read of the rule
 that holds it. One query per Many2One field and batch checks that the
 records exist, on both backends (PostgreSQL also has its foreign keys).
 """
+import datetime as dt
 import math
 from collections import defaultdict
 from decimal import Decimal
@@ -156,6 +157,23 @@ class ValueCheckMixin:
                 size = TEXT_MAX if isinstance(field, fields.Text) else CHAR_MAX
             if len(value) > size:
                 cls._value_error(name, value, 'length', size=size)
+        elif isinstance(field, (fields.Date, fields.Time, fields.DateTime)):
+            # trytond takes an ISO text for them too
+            if isinstance(field, fields.Date):
+                type_, parse = dt.date, dt.date.fromisoformat
+            elif isinstance(field, fields.Time):
+                type_, parse = dt.time, dt.time.fromisoformat
+            else:
+                type_, parse = dt.datetime, dt.datetime.fromisoformat
+            if isinstance(value, str):
+                try:
+                    value = parse(value)
+                except ValueError:
+                    cls._value_error(name, value, 'type')
+            if (not isinstance(value, type_)
+                    or (type_ is dt.date
+                        and isinstance(value, dt.datetime))):
+                cls._value_error(name, value, 'type')
         elif isinstance(field, fields.Integer):
             if not isinstance(value, int) or isinstance(value, bool):
                 cls._value_error(name, value, 'type')
