@@ -11,6 +11,7 @@ from stdnum import iban as stdnum_iban
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import DeactivableMixin, ModelSQL, ModelView, fields
+from trytond.modules.backoffice_zone.company import CompanyContextMixin
 from trytond.modules.backoffice_zone.values import ValueCheckMixin
 from trytond.modules.backoffice_zone.zone import WEEKDAYS, window_name
 from trytond.pool import Pool, PoolMeta
@@ -171,8 +172,10 @@ class Industry(ValueCheckMixin, DeactivableMixin, ModelSQL, ModelView):
             ]
 
 
-class Party(ValueCheckMixin, metaclass=PoolMeta):
+class Party(CompanyContextMixin, ValueCheckMixin, metaclass=PoolMeta):
     __name__ = 'party.party'
+    # Its credit limit, price group, insights and history are the context
+    # company's: the context company must be one of the user's (company.py)
     # The fields of the client account, and the upstream ones its form
     # shows (see values.py)
     _value_checked = {
@@ -681,7 +684,8 @@ class Identifier(metaclass=PoolMeta):
             exclude=[i[4] for i in items if i[4] is not None])
 
 
-class PartyCreditLimitAmount(ValueCheckMixin, metaclass=PoolMeta):
+class PartyCreditLimitAmount(
+        CompanyContextMixin, ValueCheckMixin, metaclass=PoolMeta):
     __name__ = 'party.party.credit_limit_amount'
     _value_checked = {'party', 'company', 'credit_limit_amount'}
 

@@ -1,9 +1,8 @@
 # This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
 # level of this repository contains the full copyright notices and license terms.
-import datetime
-
 from trytond.i18n import gettext
-from trytond.model import ModelView, fields
+from trytond.model import Model, ModelView, fields
+from trytond.modules.backoffice_zone.company import check_context_company
 from trytond.modules.backoffice_zone.values import ValueCheckMixin
 from trytond.modules.product import price_digits
 from trytond.pool import Pool
@@ -89,15 +88,15 @@ class ExplainStart(ValueCheckMixin, ModelView):
             'currency']
         values = {n: getattr(self, n, None) for n in names}
         self.check_values([values])
+        # The company of the form is the context's, read only in the client
+        if isinstance(values['company'], Model):
+            with Transaction().set_context(company=values['company'].id):
+                check_context_company()
         for name in ['company', 'party', 'product', 'quantity', 'date']:
             if values[name] is None:
                 raise ExplainError(gettext(
                         'backoffice_pricing.msg_explain_required',
                         **self.__names__(name)))
-        if not isinstance(values['date'], datetime.date):
-            raise ExplainError(gettext(
-                    'backoffice_pricing.msg_explain_date',
-                    value=values['date'], **self.__names__('date')))
         if (self.unit and self.unit.category
                 != self.product.default_uom_category):
             raise ExplainError(gettext(

@@ -6,6 +6,7 @@ from trytond.modules.account_credit_limit.exceptions import (
     CreditLimitError, CreditLimitWarning)
 from trytond.modules.company.model import (
     CompanyMultiValueMixin, CompanyValueMixin)
+from trytond.modules.backoffice_zone.company import CompanyContextMixin
 from trytond.modules.backoffice_zone.values import ValueCheckMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
@@ -53,15 +54,13 @@ class Party(CompanyMultiValueMixin, metaclass=PoolMeta):
         pool = Pool()
         ModelAccess = pool.get('ir.model.access')
         default = default.copy() if default is not None else {}
-        # Who may create clients but not set price groups or price rules
-        # (a Sales user) still copies a client: without them.
+        # Who may create clients but not set price groups (a Sales user)
+        # still copies a client: without them. (The client's own rules are
+        # not copied: Tryton skips a One2Many with a filter.)
         if not ModelAccess.check(
                 'party.party.price_group', 'create', raise_exception=False):
             default.setdefault('price_groups', None)
             default.setdefault('price_group', None)
-        if not ModelAccess.check(
-                'backoffice.price.rule', 'create', raise_exception=False):
-            default.setdefault('pricing_rules', None)
         return super().copy(parties, default=default)
 
     def check_credit_limit(self, amount, company, origin=None):
@@ -103,7 +102,8 @@ class Party(CompanyMultiValueMixin, metaclass=PoolMeta):
 
 
 class PartyPriceGroup(
-        ValueCheckMixin, ModelSQL, ModelView, CompanyValueMixin):
+        CompanyContextMixin, ValueCheckMixin, ModelSQL, ModelView,
+        CompanyValueMixin):
     __name__ = 'party.party.price_group'
     __string__ = "Party Price Group"
 

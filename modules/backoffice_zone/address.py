@@ -15,6 +15,7 @@ from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import AddressCoordinatesError
+from .company import CompanyContextMixin
 from .matcher import Location
 from .values import ValueCheckMixin
 
@@ -23,7 +24,7 @@ from .values import ValueCheckMixin
 BATCH_SIZE = 1000
 
 
-class Address(ValueCheckMixin, metaclass=PoolMeta):
+class Address(CompanyContextMixin, ValueCheckMixin, metaclass=PoolMeta):
     __name__ = 'party.address'
     # Upstream's fields are checked by upstream, except the ones the zone
     # matcher reads: a 25-digit postal code once broke every address save.
