@@ -948,8 +948,10 @@ class BackofficePricingTestCase(CompanyTestMixin, ModuleTestCase):
                                     ModelData.get_id(*g) for g in groups])],
                         } for login, groups in [
                         ('seller', [('sale', 'group_sale')]),
-                        ('manager', [('sale', 'group_sale'),
-                                ('backoffice_pricing', 'group_pricing_admin')]),
+                        ('manager', [
+                                ('sale', 'group_sale'),
+                                ('backoffice_pricing', 'group_pricing_admin'),
+                                ]),
                         ]])
             with Transaction().set_user(seller.id), check_access():
                 copy, = Party.copy([w.bistro])
