@@ -530,8 +530,8 @@ class BackofficeClientTestCase(
                 write={'client_status': 'blocked'})
             party = Party(party.id)
             self.assertEqual(
-                (party.client_status, party.payment_methods),
-                ('blocked', ('invoice', 'deposit')))
+                (party.client_status, set(party.payment_methods)),
+                ('blocked', {'invoice', 'deposit'}))
             with Transaction().set_user(seller.id), check_access():
                 copy, = Party.copy([party])
             self.assertEqual(copy.client_status, 'prospect')
