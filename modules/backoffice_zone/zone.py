@@ -159,7 +159,9 @@ class Zone(ValueCheckMixin, DeactivableMixin, sequence_ordered(), ModelSQL,
         counts = dict.fromkeys(map(int, zones), 0)
         for sub_ids in grouped_slice(zones):
             cursor.execute(*address.select(
-                    address.zone, Count(Literal('*')),
+                    # COUNT(column): Literal('*') is sent as a parameter,
+                    # whose type PostgreSQL cannot determine
+                    address.zone, Count(address.id),
                     where=reduce_ids(address.zone, list(map(int, sub_ids)))
                     & (address.active == Literal(True)),
                     group_by=[address.zone]))
