@@ -1127,6 +1127,13 @@ class BackofficeZoneTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertEqual(address.zone, data['canton'])
             address = self._address(data['party'], postal_code='8001')
             self.assertEqual(address.zone, data['city'])
+            # the zones' list counts them (on PostgreSQL too)
+            Zone = pool.get('backoffice.zone')
+            self.assertEqual(
+                {z['id']: z['address_count'] for z in Zone.read(
+                        [data['city'].id, data['canton'].id],
+                        ['address_count'])},
+                {data['city'].id: 2, data['canton'].id: 1})
 
     @with_transaction()
     def test_malformed_geojson(self):
