@@ -86,3 +86,10 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     setattr(item, f'rep_{report.when}', report)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        '--long', action='store_true', default=False,
+        help="run the fuzz tests (tests/test_fuzz.py) with 3,000 examples "
+        "instead of the bounded CI count")

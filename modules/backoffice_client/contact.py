@@ -9,6 +9,7 @@ from sql.functions import Lower
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, ModelSQL, ModelView, Unique, fields, sequence_ordered)
+from trytond.modules.backoffice_zone.values import ValueCheckMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 from trytond.tools import grouped_slice, reduce_ids
@@ -45,7 +46,8 @@ EVENTS = [
     ]
 
 
-class Contact(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
+class Contact(ValueCheckMixin, DeactivableMixin, sequence_ordered(), ModelSQL,
+        ModelView):
     __name__ = 'backoffice.client.contact'
 
     party = fields.Many2One(
@@ -162,6 +164,7 @@ class Contact(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
     @classmethod
     def create(cls, vlist):
         # Before the INSERT: a refused contact leaves nothing behind.
+        cls.check_values(vlist)
         cls._check_values([(None, v) for v in vlist])
         return super().create(vlist)
 

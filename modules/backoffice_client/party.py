@@ -11,6 +11,8 @@ from stdnum import iban as stdnum_iban
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import DeactivableMixin, ModelSQL, ModelView, fields
+from trytond.modules.backoffice_zone.company import CompanyContextMixin
+from trytond.modules.backoffice_zone.values import ValueCheckMixin
 from trytond.modules.backoffice_zone.zone import WEEKDAYS, window_name
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, If
@@ -142,7 +144,7 @@ def vat_valid(type_, code):
     return module.is_valid(code)
 
 
-class Industry(DeactivableMixin, ModelSQL, ModelView):
+class Industry(ValueCheckMixin, DeactivableMixin, ModelSQL, ModelView):
     __name__ = 'backoffice.client.industry'
 
     name = fields.Char(
@@ -170,8 +172,17 @@ class Industry(DeactivableMixin, ModelSQL, ModelView):
             ]
 
 
-class Party(metaclass=PoolMeta):
+class Party(CompanyContextMixin, ValueCheckMixin, metaclass=PoolMeta):
     __name__ = 'party.party'
+    # Its credit limit, price group, insights and history are the context
+    # company's: the context company must be one of the user's (company.py)
+    # The fields of the client account, and the upstream ones its form
+    # shows (see values.py)
+    _value_checked = {
+        'name', 'code', 'client_type', 'client_kind', 'employer',
+        'legal_form', 'industry', 'client_status', 'billing_scheme', 'iban',
+        'payment_methods', 'default_zone', 'handling_instructions',
+        'access_notes', 'delivery_methods', 'credit_limit_amount'}
 
     _client_states = {
         'invisible': ~Eval('client_type'),
@@ -389,6 +400,7 @@ class Party(metaclass=PoolMeta):
     @classmethod
     def create(cls, vlist):
         # Before the INSERT: a refused value leaves nothing half-written.
+        cls.check_values(vlist)
         cls._check_client_values([(None, v) for v in vlist])
         return super().create(vlist)
 
@@ -685,14 +697,17 @@ class Identifier(metaclass=PoolMeta):
             exclude=[i[4] for i in items if i[4] is not None])
 
 
-class PartyCreditLimitAmount(metaclass=PoolMeta):
+class PartyCreditLimitAmount(
+        CompanyContextMixin, ValueCheckMixin, metaclass=PoolMeta):
     __name__ = 'party.party.credit_limit_amount'
+    _value_checked = {'party', 'company', 'credit_limit_amount'}
 
     # The party checks the values written through it; these checks cover
     # the values written directly (import, scripts).
 
     @classmethod
     def create(cls, vlist):
+        cls.check_values(vlist)
         cls._check_amounts([
                 (v.get('party'), v.get('credit_limit_amount'))
                 for v in vlist])
@@ -727,7 +742,7 @@ class PartyCreditLimitAmount(metaclass=PoolMeta):
                             'credit_limit_amount']['string']))
 
 
-class ClientWindow(ModelSQL, ModelView):
+class ClientWindow(ValueCheckMixin, ModelSQL, ModelView):
     __name__ = 'backoffice.client.window'
 
     party = fields.Many2One(
@@ -763,6 +778,7 @@ class ClientWindow(ModelSQL, ModelView):
     def create(cls, vlist):
         pool = Pool()
         Party = pool.get('party.party')
+        cls.check_values(vlist)
         # Before the INSERT, so a refused window leaves nothing behind
         weekdays = dict(WEEKDAYS)
         parties = {p.id: p for p in Party.browse(

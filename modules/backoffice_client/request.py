@@ -8,6 +8,7 @@ from sql.functions import Lower
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Workflow, fields
+from trytond.modules.backoffice_zone.values import ValueCheckMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.tools import grouped_slice
@@ -35,7 +36,7 @@ REQUEST_STATES = [
     ]
 
 
-class Request(Workflow, ModelSQL, ModelView):
+class Request(ValueCheckMixin, Workflow, ModelSQL, ModelView):
     __name__ = 'backoffice.client.request'
     __string__ = "Account Request"
 

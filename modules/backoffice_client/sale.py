@@ -2,13 +2,19 @@
 # level of this repository contains the full copyright notices and license terms.
 from trytond.i18n import gettext
 from trytond.model import Index, ModelView, Workflow
+from trytond.modules.backoffice_zone.values import ValueCheckMixin
 from trytond.pool import PoolMeta
 
 from .exceptions import ClientBlockedError
 
 
-class Sale(metaclass=PoolMeta):
+class Sale(ValueCheckMixin, metaclass=PoolMeta):
     __name__ = 'sale.sale'
+    # The values the back office writes or the client forms show, checked
+    # before writing (backoffice_zone's values.py)
+    _value_checked = {
+        'party', 'shipment_address', 'invoice_address', 'reference',
+        'description', 'comment', 'company', 'currency', 'shipment_party'}
 
     def check_for_quotation(self):
         super().check_for_quotation()
@@ -31,8 +37,12 @@ class Sale(metaclass=PoolMeta):
         super().confirm(sales)
 
 
-class SaleLine(metaclass=PoolMeta):
+class SaleLine(ValueCheckMixin, metaclass=PoolMeta):
     __name__ = 'sale.line'
+    # A quantity of -1e308 once broke the amounts of the order
+    _value_checked = {
+        'sale', 'product', 'unit', 'quantity', 'unit_price', 'base_price',
+        'description', 'note'}
 
     @classmethod
     def __setup__(cls):

@@ -2,11 +2,14 @@
 # level of this repository contains the full copyright notices and license terms.
 import json
 
+from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from .exceptions import ChangeStageInputError
 
 
 class ChangeStageStart(ModelView):
@@ -95,8 +98,10 @@ class ChangeStage(Wizard):
         pool = Pool()
         Sale = pool.get('sale.sale')
         Line = pool.get('backoffice.order.change_stage.result.line')
-        expected = {int(k): v
-            for k, v in json.loads(self.start.expected or '{}').items()}
+        expected = self._expected()
+        if not self.start.stage:
+            raise ChangeStageInputError(gettext(
+                    'backoffice_order.msg_change_stage_no_stage'))
         result = Sale.bulk_move(self.records, self.start.stage, expected)
         self.result.moved = len(result['moved'])
         self.result.refused = len(result['refused'])
@@ -112,6 +117,25 @@ class ChangeStage(Wizard):
     def end(self):
         # the list behind re-reads its rows and the counters of its tabs
         return 'reload'
+
+    def _expected(self):
+        """The stages the user saw, as default_start wrote them: {sale id:
+        stage id or None}; anything else comes from outside the form"""
+        try:
+            data = json.loads(self.start.expected or '{}')
+            if not isinstance(data, dict):
+                raise ValueError
+            expected = {int(k): v for k, v in data.items()}
+            if not all(v is None or (isinstance(v, int)
+                        and not isinstance(v, bool))
+                    for v in expected.values()):
+                raise ValueError
+        except (ValueError, TypeError, RecursionError) as exception:
+            raise ChangeStageInputError(gettext(
+                    'backoffice_order.msg_change_stage_expected')
+                ) from exception
+        return expected
+
 
 
 class AssignDriverStart(ModelView):

@@ -46,3 +46,7 @@ class SplitError(UserError):
 
 class ActivityReadOnlyError(AccessError):
     "A client's create, write or delete of the timeline of an order"
+
+
+class ChangeStageInputError(UserError):
+    "Change Stage given no stage or stages it did not show"

@@ -207,6 +207,10 @@ class Sale(metaclass=PoolMeta):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        # checked before writing (backoffice_zone's values.py)
+        cls._value_checked |= {
+            'stage', 'priority', 'delivery_date', 'delivery_window',
+            'driver', 'review_reasons', 'split_from'}
         t = cls.__table__()
         cls._sql_indexes.update({
                 # the list filtered by stage, sorted as upstream
@@ -502,11 +506,21 @@ class Sale(metaclass=PoolMeta):
         Template = pool.get('product.template')
         Note = pool.get('ir.note')
         _, operator, value = clause[:3]
+        negative = operator.startswith('not') or operator.startswith('!')
+        if isinstance(value, (list, tuple)):
+            # 'in' a list of texts: any of them (none of them for 'not in')
+            texts = [str(v) for v in value if v is not None and v != '']
+            if not texts:
+                return [] if negative else [('id', '=', None)]
+            return ['AND' if negative else 'OR'] + [
+                ('text', 'not ilike' if negative else 'ilike', t)
+                for t in texts]
         if not value:
             return []
-        if isinstance(value, str) and '%' not in value:
+        if not isinstance(value, str):
+            value = str(value)
+        if '%' not in value:
             value = '%' + value + '%'
-        negative = operator.startswith('not') or operator.startswith('!')
         sale = cls.__table__()
         party = Party.__table__()
         line = Line.__table__()
@@ -755,6 +769,8 @@ class Sale(metaclass=PoolMeta):
     def write(cls, *args):
         pool = Pool()
         Address = pool.get('party.address')
+        # The address is read below: its id must exist (values.py)
+        cls.check_values(args[1::2])
         # A new delivery address may lie in another zone: the window of the
         # old zone gives way to the window of the new zone on the same day
         # starting at the same time (or its first that day), or to none (in

@@ -8,6 +8,7 @@ from sql.aggregate import Count
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, ModelSQL, ModelView, Unique, fields, sequence_ordered)
+from trytond.modules.backoffice_zone.values import ValueCheckMixin
 from trytond.pool import Pool
 from trytond.pyson import Eval, PYSONDecoder, PYSONEncoder
 from trytond.transaction import Transaction, without_check_access
@@ -17,6 +18,7 @@ from .exceptions import SchemeError, StageError, StageInUseError, \
     TransitionError
 
 MIN_STAGES, MAX_STAGES = 3, 8
+NEAR_WINDOW_HOURS_MAX = 30 * 24
 COLOUR = re.compile(r'^#[0-9a-fA-F]{6}$')
 
 KINDS = [
@@ -78,7 +80,7 @@ DEFAULT_TRANSITIONS = [
     ]
 
 
-class Scheme(ModelSQL, ModelView):
+class Scheme(ValueCheckMixin, ModelSQL, ModelView):
     __name__ = 'backoffice.fulfilment.scheme'
     __string__ = "Fulfilment Scheme"
 
@@ -118,6 +120,9 @@ class Scheme(ModelSQL, ModelView):
             ('company_unique', Unique(t, t.company),
                 'backoffice_order.msg_scheme_company_unique'),
             ]
+        # 10**9 hours once overflowed the date of every order label (and
+        # their search); a month ahead is already more than "near".
+        cls._value_bounds['near_window_hours'] = (0, NEAR_WINDOW_HOURS_MAX)
 
     @classmethod
     def default_company(cls):
@@ -224,7 +229,9 @@ class Scheme(ModelSQL, ModelView):
             if t.from_.active and t.to.active}
 
 
-class Stage(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
+class Stage(
+        ValueCheckMixin, DeactivableMixin, sequence_ordered(), ModelSQL,
+        ModelView):
     __name__ = 'backoffice.fulfilment.stage'
     __string__ = "Fulfilment Stage"
 
@@ -495,7 +502,7 @@ class CreateDefault(Wizard):
         return action, {'res_id': [scheme.id]}
 
 
-class Transition(ModelSQL, ModelView):
+class Transition(ValueCheckMixin, ModelSQL, ModelView):
     __name__ = 'backoffice.fulfilment.transition'
     __string__ = "Fulfilment Transition"
 

@@ -22,6 +22,10 @@ class BulkUpdateError(UserError):
     "A bulk update that would give a rule an invalid value"
 
 
+class ExplainError(UserError):
+    "Explain Price asked without client, product or date, or a wrong unit"
+
+
 class CopyRulesError(UserError):
     "Rules that cannot be copied to a client"
 

@@ -1,7 +1,9 @@
 # This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
 # level of this repository contains the full copyright notices and license terms.
 from trytond.i18n import gettext
-from trytond.model import ModelView, fields
+from trytond.model import Model, ModelView, fields
+from trytond.modules.backoffice_zone.company import check_context_company
+from trytond.modules.backoffice_zone.values import ValueCheckMixin
 from trytond.modules.product import price_digits
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, If
@@ -9,6 +11,7 @@ from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .engine import LEVEL_NAMES, SCOPE_NAMES
+from .exceptions import ExplainError
 from .rule import (
     LEVEL_SELECTION, SCOPE_SELECTION, format_price, format_quantity)
 
@@ -19,7 +22,7 @@ STATUS_SELECTION = [
     ]
 
 
-class ExplainStart(ModelView):
+class ExplainStart(ValueCheckMixin, ModelView):
     __name__ = 'backoffice.price.explain.start'
     __string__ = "Explain Price"
 
@@ -75,6 +78,30 @@ class ExplainStart(ModelView):
         if self.product and (not self.unit
                 or self.unit.category != self.product.default_uom_category):
             self.unit = self.product.sale_uom
+
+    def check_input(self):
+        """Refuse what the form's required fields and types stop in the
+        client but a script or an RPC call can send: no client, a quantity
+        of NaN, a unit of another category"""
+        names = [
+            'company', 'party', 'product', 'quantity', 'unit', 'date',
+            'currency']
+        values = {n: getattr(self, n, None) for n in names}
+        self.check_values([values])
+        # The company of the form is the context's, read only in the client
+        if isinstance(values['company'], Model):
+            with Transaction().set_context(company=values['company'].id):
+                check_context_company()
+        for name in ['company', 'party', 'product', 'quantity', 'date']:
+            if values[name] is None:
+                raise ExplainError(gettext(
+                        'backoffice_pricing.msg_explain_required',
+                        **self.__names__(name)))
+        if (self.unit and self.unit.category
+                != self.product.default_uom_category):
+            raise ExplainError(gettext(
+                    'backoffice_pricing.msg_explain_unit',
+                    unit=self.unit.rec_name, product=self.product.rec_name))
 
 
 class ExplainResult(ModelView):
@@ -209,6 +236,7 @@ class Explain(Wizard):
         Product = pool.get('product.product')
         Rule = pool.get('backoffice.price.rule')
         ask = self.ask
+        ask.check_input()
         context = {
             'company': ask.company.id,
             'customer': ask.party.id,

@@ -6,6 +6,8 @@ from trytond.modules.account_credit_limit.exceptions import (
     CreditLimitError, CreditLimitWarning)
 from trytond.modules.company.model import (
     CompanyMultiValueMixin, CompanyValueMixin)
+from trytond.modules.backoffice_zone.company import CompanyContextMixin
+from trytond.modules.backoffice_zone.values import ValueCheckMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 
@@ -39,6 +41,27 @@ class Party(CompanyMultiValueMixin, metaclass=PoolMeta):
             },
         help="The client's own price rules: at the same level they beat "
         "the rules of its tags and of its price group.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        # The client's fields checked before writing (backoffice_zone's
+        # values.py)
+        cls._value_checked.add('price_group')
+
+    @classmethod
+    def copy(cls, parties, default=None):
+        pool = Pool()
+        ModelAccess = pool.get('ir.model.access')
+        default = default.copy() if default is not None else {}
+        # Who may create clients but not set price groups (a Sales user)
+        # still copies a client: without them. (The client's own rules are
+        # not copied: Tryton skips a One2Many with a filter.)
+        if not ModelAccess.check(
+                'party.party.price_group', 'create', raise_exception=False):
+            default.setdefault('price_groups', None)
+            default.setdefault('price_group', None)
+        return super().copy(parties, default=default)
 
     def check_credit_limit(self, amount, company, origin=None):
         """The upstream check, whose message tells the limit and the amount
@@ -77,7 +100,6 @@ class Party(CompanyMultiValueMixin, metaclass=PoolMeta):
             credit=lang.currency(self.credit_amount, currency),
             amount=lang.currency(amount, currency))
 
-
     @classmethod
     def _credit_limit_origin(cls, origin):
         "The origin as the message names it: an order by number and client"
@@ -91,7 +113,9 @@ class Party(CompanyMultiValueMixin, metaclass=PoolMeta):
             origin=origin.rec_name)
 
 
-class PartyPriceGroup(ModelSQL, ModelView, CompanyValueMixin):
+class PartyPriceGroup(
+        CompanyContextMixin, ValueCheckMixin, ModelSQL, ModelView,
+        CompanyValueMixin):
     __name__ = 'party.party.price_group'
     __string__ = "Party Price Group"
 

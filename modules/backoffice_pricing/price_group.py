@@ -5,6 +5,7 @@ from sql.aggregate import Count
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import DeactivableMixin, ModelSQL, ModelView, Unique, fields
+from trytond.modules.backoffice_zone.values import ValueCheckMixin
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval
 from trytond.tools import grouped_slice
@@ -13,7 +14,7 @@ from trytond.transaction import Transaction
 from .exceptions import PriceGroupCompanyError
 
 
-class PriceGroup(DeactivableMixin, ModelSQL, ModelView):
+class PriceGroup(ValueCheckMixin, DeactivableMixin, ModelSQL, ModelView):
     __name__ = 'backoffice.price.group'
     __string__ = "Price Group"
 

@@ -2,11 +2,14 @@
 # level of this repository contains the full copyright notices and license terms.
 from trytond.model import (
     DeactivableMixin, ModelSQL, ModelView, Unique, fields, sequence_ordered)
+from trytond.modules.backoffice_zone.values import ValueCheckMixin
 from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction
 
 
-class PriceTag(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
+class PriceTag(
+        ValueCheckMixin, DeactivableMixin, sequence_ordered(), ModelSQL,
+        ModelView):
     """The pricing of a client tag (party category) in a company.
 
     The tag scope owns rules like a price group does; its sequence decides

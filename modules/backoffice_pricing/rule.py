@@ -12,6 +12,7 @@ from trytond import backend
 from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
+from trytond.modules.backoffice_zone.values import ValueCheckMixin
 from trytond.modules.product import price_digits
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, If
@@ -109,7 +110,7 @@ def format_quantity(value):
         value, max(0, -value.as_tuple().exponent))
 
 
-class PriceRule(ModelSQL, ModelView):
+class PriceRule(ValueCheckMixin, ModelSQL, ModelView):
     """A price rule of a price group, a client tag or a client.
 
     One model for the three price levels (fixed product price, category
@@ -446,6 +447,9 @@ class PriceRule(ModelSQL, ModelView):
         # Access first: a user who may not create rules learns that, not
         # what is wrong with the values.
         ModelAccess.check(cls.__name__, 'create')
+        # Then the types, bounds and links of the values, which the checks
+        # below read (a percentage 'abc', a category that does not exist).
+        cls.check_values(vlist)
         defaults = cls.default_get(SPEC_FIELDS, with_rec_name=False)
         rows = []
         for values in vlist:
@@ -462,6 +466,7 @@ class PriceRule(ModelSQL, ModelView):
         pool = Pool()
         ModelAccess = pool.get('ir.model.access')
         ModelAccess.check(cls.__name__, 'write')
+        cls.check_values(args[1::2])
         changes = {}
         args = list(args)
         for i in range(1, len(args), 2):
@@ -1378,7 +1383,7 @@ class CopyRules(Wizard):
         return self.result._default_values
 
 
-class BulkUpdateStart(ModelView):
+class BulkUpdateStart(ValueCheckMixin, ModelView):
     __name__ = 'backoffice.price.rule.bulk_update.start'
     __string__ = "Bulk Update Price Rules"
 
@@ -1389,6 +1394,12 @@ class BulkUpdateStart(ModelView):
         "multiplied, percentages compounded (-10% then +3% gives -7.3%).")
     rule_count = fields.Integer(
         "Rules", readonly=True, help="How many rules are selected.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        # Beyond, a price of 1E+40 overflows the rules' digits
+        cls._value_bounds['percentage'] = (PERCENTAGE_MIN, PERCENTAGE_MAX)
 
 
 class BulkUpdatePreview(ModelView):
@@ -1445,6 +1456,7 @@ class BulkUpdate(Wizard):
     def default_preview(self, fields):
         pool = Pool()
         Rule = pool.get('backoffice.price.rule')
+        self.start.check_form(['percentage'], required=['percentage'])
         lines = []
         for rule, field, old, new in Rule.bulk_preview(
                 self.records, self.start.percentage):
@@ -1468,6 +1480,7 @@ class BulkUpdate(Wizard):
     def transition_apply(self):
         pool = Pool()
         Rule = pool.get('backoffice.price.rule')
+        self.start.check_form(['percentage'], required=['percentage'])
         Rule.bulk_apply(self.records, self.start.percentage)
         return 'end'
 

@@ -84,6 +84,8 @@ class Line(metaclass=PoolMeta):
 
     @classmethod
     def create(cls, vlist):
+        # The values are compared below: their types first (values.py)
+        cls.check_values(vlist)
         cls._price_missing(vlist)
         return super().create(vlist)
 

@@ -15,15 +15,23 @@ from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import AddressCoordinatesError
+from .company import CompanyContextMixin
 from .matcher import Location
+from .values import ValueCheckMixin
 
 # Reassignment reads and updates addresses by batches of this size: a few
 # queries per batch, never one per address.
 BATCH_SIZE = 1000
 
 
-class Address(metaclass=PoolMeta):
+class Address(CompanyContextMixin, ValueCheckMixin, metaclass=PoolMeta):
     __name__ = 'party.address'
+    # Upstream's fields are checked by upstream, except the ones the zone
+    # matcher reads: a 25-digit postal code once broke every address save.
+    _value_checked = {
+        'latitude', 'longitude', 'entrance', 'access_code',
+        'delivery_instructions', 'zone', 'zone_manual', 'postal_code',
+        'city'}
 
     latitude = fields.Float(
         "Latitude", digits=(3, 7),
@@ -71,6 +79,12 @@ class Address(metaclass=PoolMeta):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        cls._value_bounds.update({
+                'postal_code': 20,
+                'city': 200,
+                'entrance': 200,
+                'access_code': 100,
+                })
         cls._sql_indexes.update({
                 # the "Without Zone" tab and the zone's address list
                 Index(cls.__table__(),

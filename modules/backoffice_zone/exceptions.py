@@ -1,7 +1,7 @@
 # This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
 # level of this repository contains the full copyright notices and license terms.
 from trytond.exceptions import UserWarning
-from trytond.model.exceptions import ValidationError
+from trytond.model.exceptions import AccessError, ValidationError
 
 
 class ZoneValidationError(ValidationError):
@@ -30,3 +30,11 @@ class AddressCoordinatesError(ValidationError):
 
 class RuleOverlapWarning(UserWarning):
     "Two rules of different zones tie: only the zone sequence decides"
+
+
+class ValueCheckError(ValidationError):
+    "A value of the wrong type, not finite, out of bounds or linking nothing"
+
+
+class CompanyContextError(AccessError):
+    "A request whose context company is not one of the user's companies"

@@ -77,7 +77,8 @@ Explanation = namedtuple('Explanation', ['best', 'rival', 'reason'])
 
 
 class PatternError(ValueError):
-    "A postal code pattern that cannot be used; reason: malformed, reversed"
+    """A postal code pattern that cannot be used; reason: malformed,
+    reversed, long"""
 
     def __init__(self, reason, pattern):
         super().__init__(reason, pattern)
@@ -118,6 +119,11 @@ def normalise_postal_code(code):
     return ''.join(code.split()).upper()
 
 
+# The longest postal codes in use have 10 characters. Numeric codes are
+# compared as 64-bit integers (numpy), which hold 18 digits: a longer code
+# cannot be a range bound, and an address's longer code matches no range.
+POSTAL_CODE_MAX = 16
+
 _EXACT = re.compile(r'^[0-9A-Z]+$')
 _RANGE = re.compile(r'^([0-9]+)-([0-9]+)$')
 _PREFIX = re.compile(r'^([0-9A-Z]+)\*$')
@@ -135,6 +141,9 @@ def parse_postal_pattern(pattern):
     """Parse '8001' (exact), '8000-8099' (range, both bounds with the same
     number of digits) or '80*' (prefix); raise PatternError otherwise"""
     text = normalise_postal_code(pattern)
+    if any(len(code) > POSTAL_CODE_MAX
+            for code in text.rstrip('*').split('-')):
+        raise PatternError('long', pattern)
     if _EXACT.match(text):
         return PostalPattern(KIND_EXACT, text, None, None, None)
     match = _RANGE.match(text)
@@ -150,6 +159,11 @@ def parse_postal_pattern(pattern):
     if match:
         return PostalPattern(KIND_RANGE, match.group(1), None, None, None)
     raise PatternError('malformed', pattern)
+
+
+def is_numeric_code(code):
+    "Whether a normalised postal code is compared as a number"
+    return code.isascii() and code.isdigit() and len(code) <= POSTAL_CODE_MAX
 
 
 def _prefix_interval(prefix, length):
@@ -189,7 +203,12 @@ def _coordinates(value, depth):
                 or not all(isinstance(c, (int, float))
                     and not isinstance(c, bool) for c in value)):
             raise GeometryError('coordinates', json.dumps(value)[:60])
-        lon, lat = float(value[0]), float(value[1])
+        try:
+            lon, lat = float(value[0]), float(value[1])
+        except OverflowError as exception:
+            # an integer with hundreds of digits
+            raise GeometryError(
+                'coordinates', json.dumps(value)[:60]) from exception
         if not (math.isfinite(lon) and math.isfinite(lat)):
             raise GeometryError('coordinates', json.dumps(value)[:60])
         return (lon, lat)
@@ -204,6 +223,9 @@ def _geojson_polygons(text):
         data = json.loads(text) if isinstance(text, str) else text
     except ValueError as exception:
         raise GeometryError('json', str(exception)) from exception
+    except RecursionError as exception:
+        # e.g. 100,000 nested brackets: no polygon nests that deep
+        raise GeometryError('json', "nested too deeply") from exception
     if not isinstance(data, dict):
         raise GeometryError('json', type(data).__name__)
     type_ = data.get('type')
@@ -211,6 +233,8 @@ def _geojson_polygons(text):
     # FeatureCollection: accept one feature and use its geometry.
     if type_ == 'FeatureCollection':
         features = data.get('features') or []
+        if not isinstance(features, list):
+            raise GeometryError('type', 'FeatureCollection')
         if len(features) != 1:
             raise GeometryError('type', f'FeatureCollection/{len(features)}')
         data = features[0]
@@ -637,7 +661,7 @@ class ZoneMatcher:
         for key in {None, self._country_keys(country)}:
             for index in self._exact.get(key, {}).get(code, ()):
                 result.append((KIND_EXACT, 0, index))
-            if code.isdigit():
+            if is_numeric_code(code):
                 number = int(code)
                 for start, end, length, index in self._intervals.get(
                         key, ()):
@@ -655,7 +679,7 @@ class ZoneMatcher:
         index = self._exact_best[ckey].get(code)
         if index is not None:
             return (KIND_EXACT, 0, index)
-        if code.isdigit():
+        if is_numeric_code(code):
             index = self._interval_table(ckey, len(code)).get(int(code))
             if index >= 0:
                 return (KIND_RANGE, None, index)
@@ -882,7 +906,7 @@ class ZoneMatcher:
             index = self._exact_best[ckey].get(code)
             if index is not None:
                 result[i] = index
-            elif code.isdigit():
+            elif is_numeric_code(code):
                 numeric[ckey, len(code)].append((i, int(code)))
             else:
                 found = self._postal_best(code, ckey)

@@ -25,6 +25,7 @@ from .map import zone_svg
 from .matcher import (
     KIND_EXACT, GeometryError, Location, PatternError, RuleSpec, ZoneMatcher,
     parse_geojson, parse_postal_pattern, tied_rules)
+from .values import ValueCheckMixin
 
 WEEKDAYS = [
     ('0', "Monday"),
@@ -56,6 +57,12 @@ def _coordinate(text):
     except ValueError:
         return text
 
+# Hours: a cut-off of more than 30 days is a typing error.
+CUTOFF_MAX = 30 * 24
+PRIORITY_MAX = 10 ** 6
+# A polygon of a canton drawn to the metre is a few hundred kilobytes.
+GEOJSON_MAX = 5_000_000
+
 # Compiled matchers of this process, keyed by (database, company, token).
 #
 # Tryton's Cache holds only the token of the current matcher of a company:
@@ -72,7 +79,8 @@ _matchers = LRUDict(64)
 _matchers_lock = threading.Lock()
 
 
-class Zone(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
+class Zone(ValueCheckMixin, DeactivableMixin, sequence_ordered(), ModelSQL,
+        ModelView):
     __name__ = 'backoffice.zone'
     __string__ = "Delivery Zone"
 
@@ -135,6 +143,14 @@ class Zone(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
                 'backoffice_zone.msg_zone_code_unique_sql'),
             ]
         cls._order.append(('name', 'ASC'))
+        # A cut-off beyond a month is a typing error (1.5e6 hours); the
+        # priorities only compare zones.
+        cls._value_bounds.update({
+                'cutoff_hours': (None, CUTOFF_MAX),
+                'priority': (-PRIORITY_MAX, PRIORITY_MAX),
+                'code': 50,
+                'name': 200,
+                })
         cls.active.help = "Uncheck to stop matching addresses to the zone."
         cls.sequence.help = (
             "The order of the zones; among equally specific rules "
@@ -182,7 +198,9 @@ class Zone(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
         counts = dict.fromkeys(map(int, zones), 0)
         for sub_ids in grouped_slice(zones):
             cursor.execute(*address.select(
-                    address.zone, Count(Literal('*')),
+                    # COUNT(column): Literal('*') is sent as a parameter,
+                    # whose type PostgreSQL cannot determine
+                    address.zone, Count(address.id),
                     where=reduce_ids(address.zone, list(map(int, sub_ids)))
                     & (address.active == Literal(True)),
                     group_by=[address.zone]))
@@ -195,6 +213,7 @@ class Zone(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
     def create(cls, vlist):
         # Before the INSERT, where the unique constraint would answer with a
         # message naming no zone.
+        cls.check_values(vlist)
         default_company = cls.default_company()
         cls._check_codes([
                 (None, v.get('company', default_company), v.get('code'),
@@ -436,7 +455,7 @@ class Zone(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
         return text
 
 
-class ZoneRule(sequence_ordered(), ModelSQL, ModelView):
+class ZoneRule(ValueCheckMixin, sequence_ordered(), ModelSQL, ModelView):
     __name__ = 'backoffice.zone.rule'
     __string__ = "Delivery Zone Rule"
 
@@ -506,6 +525,11 @@ class ZoneRule(sequence_ordered(), ModelSQL, ModelView):
     def __setup__(cls):
         super().__setup__()
         cls.__access__.add('zone')
+        cls._value_bounds.update({
+                'pattern': 100,
+                'city': 200,
+                'geojson': GEOJSON_MAX,
+                })
         cls.sequence.help = (
             "The order of the rules; it decides last between rules "
             "of the same zone.")
@@ -699,7 +723,7 @@ class ZoneRule(sequence_ordered(), ModelSQL, ModelView):
         Pool().get('backoffice.zone')._matcher_cache.clear()
 
 
-class ZoneWindow(ModelSQL, ModelView):
+class ZoneWindow(ValueCheckMixin, ModelSQL, ModelView):
     __name__ = 'backoffice.zone.window'
     __string__ = "Delivery Window"
 

@@ -12,7 +12,9 @@ from trytond.modules.backoffice_client.exceptions import (
     ContactError, CreditLimitError, DuplicateVATError, IBANError,
     PortalLoginError, RequestDuplicateWarning, RequestError,
     RequestStateError, VATError, WindowError, ZoneWindowWarning)
-from trytond.modules.backoffice_zone.tests.tools import count_queries
+from trytond.modules.backoffice_zone.exceptions import ValueCheckError
+from trytond.modules.backoffice_zone.tests.tools import (
+    count_queries, request)
 from trytond.modules.backoffice_zone.tests.views import ClientWidgetsTestMixin
 from trytond.modules.company.tests import (
     CompanyTestMixin, PartyCompanyCheckEraseMixin, create_company,
@@ -373,6 +375,61 @@ class BackofficeClientTestCase(
             self.assertFalse(Party.search([('name', '=', "New")]))
 
     @with_transaction()
+    def test_bad_client_values(self):
+        "Absurd credit limits, wrong types and dangling links are refused"
+        pool = Pool()
+        Party = pool.get('party.party')
+        CreditLimit = pool.get('party.party.credit_limit_amount')
+        Window = pool.get('backoffice.client.window')
+        company = create_company()
+        with set_company(company):
+            party = create_client("Spital Aarau",
+                credit_limit_amount=Decimal(1000),
+                payment_methods=['invoice'])
+            for values, message in [
+                    ({'credit_limit_amount': Decimal('1E+40')},
+                        'The value 1E+40 of field "Credit Limit Amount" of '
+                        '"Party" must be 1000000000000 or less.'),
+                    ({'credit_limit_amount': 'abc'},
+                        'The value "abc" of field "Credit Limit Amount" of '
+                        '"Party" is not of the field\'s type.'),
+                    ({'client_status': 5},
+                        'The value "5" of field "Client Status" of "Party" '
+                        'is not of the field\'s type.'),
+                    ({'payment_methods': 'invoice'},
+                        'The value "invoice" of field "Payment Methods" of '
+                        '"Party" is not of the field\'s type.'),
+                    ({'default_zone': 999999},
+                        'Field "Default Delivery Zone" of "Party" links to '
+                        'the Delivery Zone with id 999999, which does not '
+                        'exist.'),
+                    ]:
+                with self.subTest(values=values):
+                    with self.assertRaises(ValueCheckError) as cm, request():
+                        Party.write([party], values)
+                    self.assertEqual(cm.exception.message, message)
+                    party = Party(party.id)
+                    self.assertEqual(
+                        (party.credit_limit_amount, party.client_status,
+                            party.payment_methods, party.default_zone),
+                        (Decimal(1000), 'active', ('invoice',), None))
+            value, = CreditLimit.search([('party', '=', party.id)])
+            with self.assertRaises(ValueCheckError), request():
+                CreditLimit.write([value], {
+                        'credit_limit_amount': Decimal('1E+40')})
+            with self.assertRaises(ValueCheckError), request():
+                create_client("New", credit_limit_amount=Decimal('1E+40'))
+            self.assertFalse(Party.search([('name', '=', "New")]))
+            with self.assertRaises(ValueCheckError) as cm, request():
+                Window.create([{'party': 999999, 'weekday': '0',
+                            'start': time(6), 'end': time(8)}])
+            self.assertIn('Party with id 999999', cm.exception.message)
+            self.assertEqual(
+                CreditLimit(value.id).credit_limit_amount, Decimal(1000))
+            # the limit itself is accepted
+            Party.write([party], {'credit_limit_amount': Decimal(10 ** 12)})
+
+    @with_transaction()
     def test_credit_limit_permission(self):
         "Only a sales administrator changes credit limits"
         pool = Pool()
@@ -413,6 +470,74 @@ class BackofficeClientTestCase(
                 Party.write([party], {'credit_limit_amount': Decimal(5000)})
             self.assertEqual(
                 Party(party.id).credit_limit_amount, Decimal(5000))
+
+    @with_transaction()
+    def test_client_fields_need_client_role(self):
+        "Only Sales, Sales Administrator and Party Administration users"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Window = pool.get('backoffice.client.window')
+        company = create_company()
+        with set_company(company):
+            party = create_client("Seehotel", payment_methods=['invoice'])
+            nobody = create_user('nobody')
+            seller = create_user('seller', ('sale', 'group_sale'))
+            party_admin = create_user(
+                'party_admin', ('party', 'group_party_admin'))
+
+            def check(user, read=(), refused_read=(), write=None,
+                    refused_write=()):
+                with Transaction().set_user(user.id), check_access():
+                    for name in refused_read:
+                        with self.subTest(user=user.login, read=name):
+                            with self.assertRaises(AccessError):
+                                Party.read([party.id], [name])
+                    for name in read:
+                        Party.read([party.id], [name])
+                    for values in refused_write:
+                        with self.subTest(user=user.login, write=values):
+                            with self.assertRaises(AccessError), request():
+                                Party.write([party], values)
+                    if write:
+                        Party.write([party], write)
+
+            insights = ['lifetime_revenue', 'top_products_quantity',
+                'top_products_revenue', 'order_count', 'history_sales']
+            check(nobody,
+                refused_read=insights + [
+                    'client_status', 'payment_methods', 'default_zone',
+                    'access_notes'],
+                refused_write=[
+                    {'client_status': 'blocked'},
+                    {'payment_methods': ['invoice', 'deposit']},
+                    {'preferred_windows': [('create', [{
+                                        'weekday': '0', 'start': time(6),
+                                        'end': time(8)}])]},
+                    ])
+            with Transaction().set_user(nobody.id), check_access():
+                with self.assertRaises(AccessError), request():
+                    Window.create([{'party': party.id, 'weekday': '0',
+                                'start': time(6), 'end': time(8)}])
+            party = Party(party.id)
+            self.assertEqual(
+                (party.client_status, party.payment_methods,
+                    party.preferred_windows),
+                ('active', ('invoice',), ()))
+            # the party itself stays readable, as upstream
+            with Transaction().set_user(nobody.id), check_access():
+                Party.read([party.id], ['name', 'rec_name'])
+            check(party_admin, read=['client_status', 'payment_methods'],
+                refused_read=insights,
+                write={'payment_methods': ['invoice', 'deposit']})
+            check(seller, read=insights + ['client_status'],
+                write={'client_status': 'blocked'})
+            party = Party(party.id)
+            self.assertEqual(
+                (party.client_status, set(party.payment_methods)),
+                ('blocked', {'invoice', 'deposit'}))
+            with Transaction().set_user(seller.id), check_access():
+                copy, = Party.copy([party])
+            self.assertEqual(copy.client_status, 'prospect')
 
     @with_transaction()
     def test_iban(self):

@@ -12,8 +12,10 @@ from trytond.exceptions import UserError
 from trytond.model.exceptions import AccessError
 
 from trytond.modules.backoffice_order.exceptions import (
-    DiscountError, LinesLockedError, SchemeError, SplitError, StageChangedError,
-    StageGateError, StageInUseError, StageMoveError, TransitionError)
+    ChangeStageInputError, DiscountError, LinesLockedError, SchemeError,
+    SplitError, StageChangedError, StageGateError, StageInUseError,
+    StageMoveError, TransitionError)
+from trytond.modules.backoffice_zone.exceptions import ValueCheckError
 from trytond.modules.backoffice_zone.tests.tools import request
 from trytond.modules.backoffice_zone.tests.views import ClientWidgetsTestMixin
 from trytond.modules.account.tests import create_chart
@@ -590,6 +592,72 @@ class BackofficeOrderTestCase(OrderTestMixin, CompanyTestMixin,
                 [other, sale])
             Stage.write([self.stage(scheme, 'new')], {'ready': True})
             self.assertFalse(Sale(sale.id).label_near_window)
+
+    @with_transaction()
+    def test_bad_input(self):
+        "Absurd values and malformed input are refused, lists still work"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        Line = pool.get('sale.line')
+        Scheme = pool.get('backoffice.fulfilment.scheme')
+        ChangeStage = pool.get('backoffice.order.change_stage', type='wizard')
+        company = create_company()
+        with set_company(company):
+            client, product, scheme = self.setup_order(company)
+            sale = self.create_sale(client, product)
+            with self.assertRaises(ValueCheckError) as cm, request():
+                Scheme.write([scheme], {'near_window_hours': 10 ** 9})
+            self.assertEqual(cm.exception.message,
+                'The value 1000000000 of field "Near Window Hours" of '
+                '"Fulfilment Scheme" must be 720 or less.')
+            self.assertEqual(Scheme(scheme.id).near_window_hours, 4)
+            Scheme.write([scheme], {'near_window_hours': 720})
+            self.assertEqual(
+                Sale.search([('label_near_window', '=', False)]), [sale])
+
+            lines = Line.search_count([])
+            with self.assertRaises(ValueCheckError) as cm, request():
+                Line.create([{'sale': sale.id, 'type': 'line',
+                            'product': product.id,
+                            'unit': product.default_uom.id,
+                            'quantity': -1e308, 'unit_price': Decimal(1)}])
+            self.assertEqual(cm.exception.message,
+                'The value -1e+308 of field "Quantity" of "Sale Line" '
+                'must be -1000000000000 or more.')
+            self.assertEqual(Line.search_count([]), lines)
+
+            # a list of texts finds the orders matching any of them
+            self.assertEqual(
+                Sale.search([('text', 'in', ['flour', 'nothing'])]), [sale])
+            self.assertEqual(
+                Sale.search([('text', 'not in', ['flour'])]), [])
+            self.assertEqual(Sale.search([('text', 'in', [])]), [])
+            self.assertEqual(Sale.search([('text', 'ilike', 42)]), [])
+
+            confirmed = self.stage(scheme, 'confirmed')
+            for data, message in [
+                    ({'stage': confirmed.id, 'expected': '{not json'},
+                        'The stages of the orders when "Change Stage" '
+                        'opened are not readable: close it and run it '
+                        'again.'),
+                    ({'stage': confirmed.id, 'expected': '[1, 2]'},
+                        'The stages of the orders when "Change Stage" '
+                        'opened are not readable: close it and run it '
+                        'again.'),
+                    ({'stage': None, 'expected': '{}'},
+                        'Choose the stage to move the orders to.'),
+                    ]:
+                with self.subTest(data=data):
+                    session_id, _, _ = ChangeStage.create()
+                    with Transaction().set_context(
+                            active_model='sale.sale', active_id=sale.id,
+                            active_ids=[sale.id]), \
+                            self.assertRaises(ChangeStageInputError) as cm, \
+                            request():
+                        ChangeStage.execute(
+                            session_id, {'start': data}, 'move')
+                    self.assertEqual(cm.exception.message, message)
+                    self.assertEqual(Sale(sale.id).stage.code, 'new')
 
     @with_transaction()
     def test_assign_driver_wizard(self):

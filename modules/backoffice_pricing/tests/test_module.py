@@ -11,15 +11,18 @@ from trytond.modules.backoffice_pricing.engine import (
     SCOPE_TAG, ClientSpec, PricingEngine, ProductSpec, RuleSpec, TagSpec,
     UomSpec, bulk_adjust, dates_overlap, find_overlaps)
 from trytond.modules.backoffice_pricing.exceptions import (
-    BulkUpdateError, CopyRulesWarning, CreditLimitExceededError,
+    BulkUpdateError, CopyRulesWarning, CreditLimitExceededError, ExplainError,
     PriceGroupCompanyError, RuleOverlapError, RuleValidationError)
+from trytond.modules.backoffice_zone.exceptions import (
+    CompanyContextError, ValueCheckError)
+from trytond.modules.backoffice_zone.tests.tools import request
 from trytond.modules.backoffice_zone.tests.views import ClientWidgetsTestMixin
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, set_company)
 from trytond.modules.currency.tests import create_currency
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, check_access
 
 D = Decimal
 TODAY = dt.date(2025, 3, 15)
@@ -762,6 +765,96 @@ class BackofficePricingTestCase(
                     'percentage': D('-10')},
                 '"Category"', 'Restaurants')
 
+    @with_transaction()
+    def test_bad_value_types(self):
+        "Wrong types, NaN, absurd numbers and dangling links are refused"
+        pool = Pool()
+        Rule = pool.get('backoffice.price.rule')
+        company = create_company()
+        with set_company(company):
+            w = self.setup_world(company)
+            rule, = self.rules({'price_group': w.restaurants.id,
+                    'level': 'category', 'category': w.dairy.id,
+                    'percentage': D('-5')})
+            for values, texts in [
+                    ({'percentage': 'abc'},
+                        ['"abc"', '"Percentage"', '"Price Rule"',
+                            "not of the field's type"]),
+                    ({'percentage': D('NaN')},
+                        ['"NaN"', '"Percentage"', 'not a finite number']),
+                    ({'percentage': float('nan')},
+                        ['"nan"', '"Percentage"', 'not a finite number']),
+                    ({'percentage': D('1E+40')},
+                        ['1E+40', '"Percentage"', '1000000000000 or less']),
+                    ({'category': 999999},
+                        ['"Category"', 'Product Category with id 999999',
+                            'does not exist']),
+                    ]:
+                with self.subTest(values=values):
+                    self.check_refused(ValueCheckError, dict({
+                                'price_group': w.restaurants.id,
+                                'level': 'category',
+                                'category': w.cheese.id,
+                                'percentage': D('-10')}, **values),
+                        *texts)
+                    self.check_refused(ValueCheckError, None, *texts,
+                        records=[rule], write=values)
+            self.check_refused(ValueCheckError, {
+                    'price_group': 999999, 'level': 'global',
+                    'percentage': D('5')},
+                '"Price Group"', 'id 999999')
+            self.check_refused(ValueCheckError, {
+                    'party': w.bistro.id, 'level': 'product',
+                    'product': w.brie.id, 'fixed_price': D('10'),
+                    'min_quantity': -1e308},
+                '"Minimum Quantity"', '-1000000000000 or more')
+            # the list, its search and the rule's names still work
+            self.assertEqual(
+                Rule.search([('rec_name', 'ilike', '%Dairy%')]), [rule])
+            self.assertEqual(Rule(rule.id).category, w.dairy)
+
+    @with_transaction()
+    def test_explain_bad_input(self):
+        "Explain Price without client, with NaN or a wrong unit: refused"
+        pool = Pool()
+        Explain = pool.get('backoffice.price.explain', type='wizard')
+        company = create_company()
+        with set_company(company):
+            w = self.setup_world(company)
+
+            def explain(**values):
+                data = dict({
+                        'company': company.id, 'party': w.bistro.id,
+                        'product': w.milk.id, 'quantity': 1.0,
+                        'date': TODAY}, **values)
+                session_id, _, _ = Explain.create()
+                try:
+                    Explain.execute(session_id, {'ask': data}, 'explain')
+                finally:
+                    Explain.delete(session_id)
+
+            for values, exception, message in [
+                    ({'party': None}, ExplainError,
+                        'To explain a price, fill in the field "Client".'),
+                    ({'product': None}, ExplainError,
+                        'To explain a price, fill in the field "Product".'),
+                    ({'quantity': float('nan')}, ValueCheckError,
+                        'The value "nan" of field "Quantity" of "Explain '
+                        'Price" is not a finite number.'),
+                    ({'party': 999999}, ValueCheckError,
+                        'Field "Client" of "Explain Price" links to the '
+                        'Party with id 999999, which does not exist.'),
+                    ({'unit': w.kg.id}, ExplainError,
+                        'The unit "Kilogram" cannot measure the product '
+                        '"Milk": choose a unit of its category.'),
+                    ]:
+                with self.subTest(values=values):
+                    with self.assertRaises(exception) as cm, request():
+                        explain(**values)
+                    self.assertEqual(cm.exception.message, message)
+            # a complete question is answered
+            explain()
+
     # --- permissions
 
     @with_transaction()
@@ -836,6 +929,155 @@ class BackofficePricingTestCase(
             self.assertEqual(Party(w.bistro.id).price_group, wholesale)
 
     # --- sale lines
+
+    @with_transaction()
+    def test_sales_user_copies_client(self):
+        "A Sales user copies a client: without its price group"
+        pool = Pool()
+        Party = pool.get('party.party')
+        User = pool.get('res.user')
+        ModelData = pool.get('ir.model.data')
+        company = create_company()
+        with set_company(company):
+            w = self.setup_world(company)
+            self.rules({'party': w.bistro.id, 'level': 'global',
+                    'percentage': D('-3')})
+            seller, manager = User.create([{
+                        'login': login, 'name': login,
+                        'companies': [('add', [company.id])],
+                        'company': company.id,
+                        'groups': [('add', [
+                                    ModelData.get_id(*g) for g in groups])],
+                        } for login, groups in [
+                        ('seller', [('sale', 'group_sale')]),
+                        ('manager', [
+                                ('sale', 'group_sale'),
+                                ('backoffice_pricing', 'group_pricing_admin'),
+                                ]),
+                        ]])
+            with Transaction().set_user(seller.id), check_access():
+                copy, = Party.copy([w.bistro])
+                self.assertEqual(
+                    Party.read([copy.id], ['price_group'])[0][
+                        'price_group'], None)
+                # the Sales user reads the price group, cannot set it
+                self.assertEqual(
+                    Party.read([w.bistro.id], ['price_group'])[0][
+                        'price_group'], w.restaurants.id)
+                with self.assertRaises(AccessError):
+                    Party.write([copy], {'price_group': w.restaurants.id})
+            copy = Party(copy.id)
+            self.assertEqual(
+                (copy.price_group, copy.pricing_rules), (None, ()))
+            self.assertEqual(Party(w.bistro.id).price_group, w.restaurants)
+            # a Sales user who is also Pricing Manager copies them
+            with Transaction().set_user(manager.id), check_access():
+                copy, = Party.copy([w.bistro])
+            copy = Party(copy.id)
+            self.assertEqual(copy.price_group, w.restaurants)
+            # (a client's own rules are never copied: their field has a
+            # filter, which Tryton's copy skips)
+            self.assertEqual(copy.pricing_rules, ())
+
+    @with_transaction()
+    def test_context_company_of_user(self):
+        "A user works only with the values of one of the user's companies"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Address = pool.get('party.address')
+        PartyPriceGroup = pool.get('party.party.price_group')
+        CreditLimit = pool.get('party.party.credit_limit_amount')
+        PriceGroup = pool.get('backoffice.price.group')
+        User = pool.get('res.user')
+        ModelData = pool.get('ir.model.data')
+        Explain = pool.get('backoffice.price.explain', type='wizard')
+        company1 = create_company()
+        company2 = create_company("Other")
+        with set_company(company1):
+            w = self.setup_world(company1)
+            Party.write([w.bistro], {
+                    'credit_limit_amount': D(1000),
+                    'addresses': [('create', [{'postal_code': '8001'}])]})
+        with set_company(company2):
+            wholesale, = PriceGroup.create([{'name': "Wholesale"}])
+        groups = [ModelData.get_id(*g) for g in [
+                ('sale', 'group_sale'), ('sale', 'group_sale_admin'),
+                ('account_credit_limit', 'group_credit_limit'),
+                ('backoffice_pricing', 'group_pricing_admin')]]
+        user1, user2 = User.create([{
+                    'login': 'user%s' % c.id, 'name': 'User %s' % c.id,
+                    'companies': [('add', [c.id])], 'company': c.id,
+                    'groups': [('add', groups)],
+                    } for c in [company1, company2]])
+        address, = w.bistro.addresses
+
+        @contextmanager
+        def acting(user, company):
+            with Transaction().set_user(user.id), \
+                    Transaction().set_context(company=company.id), \
+                    check_access():
+                yield
+
+        def explain(company):
+            session_id, _, _ = Explain.create()
+            Explain.execute(session_id, {'ask': {
+                        'company': company.id, 'party': w.bistro.id,
+                        'product': w.milk.id, 'quantity': 1.0,
+                        'date': TODAY}}, 'explain')
+
+        refused = [
+            lambda: Party.read([w.bistro.id], ['credit_limit_amount']),
+            lambda: Party.read([w.bistro.id], ['price_group']),
+            lambda: Party.read([w.bistro.id], ['lifetime_revenue']),
+            lambda: Party.read([w.bistro.id], ['top_products_quantity']),
+            lambda: Party.read([w.bistro.id], ['history_sales']),
+            lambda: Party.search([('lifetime_revenue', '>', 0)]),
+            lambda: Address.read([address.id], ['zone_explanation']),
+            lambda: Party.write([w.bistro], {'credit_limit_amount': D(1)}),
+            lambda: Party.write(
+                [w.bistro], {'price_group': w.restaurants.id}),
+            lambda: PartyPriceGroup.search([]),
+            lambda: CreditLimit.search([]),
+            lambda: explain(company1),
+            ]
+        for i, call in enumerate(refused):
+            with self.subTest(call=i):
+                with acting(user2, company1):
+                    with self.assertRaises(CompanyContextError) as cm, \
+                            request():
+                        call()
+                self.assertEqual(cm.exception.message,
+                    'You are not allowed to work with the values of company '
+                    '"%s": it is not one of your companies. Choose one of '
+                    'your companies in your preferences.' % company1.id)
+        # nothing changed; each user works with the own company's values
+        with acting(user1, company1):
+            bistro, = Party.read([w.bistro.id], [
+                    'credit_limit_amount', 'price_group'])
+            self.assertEqual(
+                (bistro['credit_limit_amount'], bistro['price_group']),
+                (D(1000), w.restaurants.id))
+            explain(company1)
+        with acting(user2, company2):
+            bistro, = Party.read([w.bistro.id], [
+                    'credit_limit_amount', 'price_group'])
+            self.assertEqual(
+                (bistro['credit_limit_amount'], bistro['price_group']),
+                (None, None))
+            Party.write([w.bistro], {
+                    'credit_limit_amount': D(5), 'price_group': wholesale.id})
+            with self.assertRaises(CompanyContextError), request():
+                explain(company1)
+        with acting(user1, company1):
+            bistro, = Party.read([w.bistro.id], [
+                    'credit_limit_amount', 'price_group'])
+            self.assertEqual(
+                (bistro['credit_limit_amount'], bistro['price_group']),
+                (D(1000), w.restaurants.id))
+        # the server's own work is not a user's request
+        with Transaction().set_context(company=company2.id):
+            self.assertEqual(
+                Party(w.bistro.id).credit_limit_amount, D(5))
 
     @with_transaction()
     def test_sale_line_created_without_price(self):

@@ -12,7 +12,8 @@ import shapely
 from trytond.model.exceptions import AccessError
 from trytond.modules.backoffice_zone.exceptions import (
     AddressCoordinatesError, RuleGeometryError, RuleOverlapWarning,
-    RulePatternError, WindowError, ZoneCodeError, ZoneValidationError)
+    RulePatternError, ValueCheckError, WindowError, ZoneCodeError,
+    ZoneValidationError)
 from trytond.modules.backoffice_zone.matcher import (
     KIND_RANGE, KIND_SUBDIVISION,
     GeometryError, Location, PatternError, RuleSpec, ZoneMatcher,
@@ -1040,6 +1041,161 @@ class BackofficeZoneTestCase(
             other = create_company("Other")
         with set_company(other):
             Zone.create([{'name': "Zürich", 'code': 'ZH'}])
+
+    @with_transaction()
+    def test_bad_value_types_and_bounds(self):
+        "Values of the wrong type, not finite or absurd are refused first"
+        pool = Pool()
+        Zone = pool.get('backoffice.zone')
+        Rule = pool.get('backoffice.zone.rule')
+        Window = pool.get('backoffice.zone.window')
+        company = create_company()
+        with set_company(company):
+            data = self._setup()
+            geneva = data['geneva']
+            count = Zone.search_count([])
+            for values, message in [
+                    ({'code': 12345},
+                        'The value "12345" of field "Code" of "Delivery '
+                        'Zone" is not of the field\'s type.'),
+                    ({'cutoff_hours': 1500000},
+                        'The value 1500000 of field "Order Cut-off" of '
+                        '"Delivery Zone" must be 720 or less.'),
+                    ({'cutoff_hours': 1.5e6},
+                        'The value "1500000.0" of field "Order Cut-off" of '
+                        '"Delivery Zone" is not of the field\'s type.'),
+                    ({'priority': 10 ** 12},
+                        'The value 1000000000000 of field "Priority" of '
+                        '"Delivery Zone" must be 1000000 or less.'),
+                    ({'sequence': float('nan')},
+                        'The value "nan" of field "Sequence" of "Delivery '
+                        'Zone" is not of the field\'s type.'),
+                    ({'weekdays': 5},
+                        'The value "5" of field "Delivery Days" of "Delivery '
+                        'Zone" is not of the field\'s type.'),
+                    ({'name': 'x' * 201},
+                        'The value "%s..." of field "Name" of "Delivery '
+                        'Zone" is longer than 200 characters.' % ('x' * 37)),
+                    ({'notes': 'a\x00b'},
+                        'The value of field "Notes" of "Delivery Zone" '
+                        'contains a NUL character, which cannot be stored.'),
+                    ({'company': 999999},
+                        'Field "Company" of "Delivery Zone" links to the '
+                        'Company with id 999999, which does not exist.'),
+                    ({'company': 'abc'},
+                        'The value "abc" of field "Company" of "Delivery '
+                        'Zone" is not the id of a record.'),
+                    ]:
+                with self.subTest(values=values):
+                    self._assert_refused(ValueCheckError, message,
+                        Zone.create, [dict(
+                                {'name': "Bern", 'code': 'BE'}, **values)])
+                    self.assertEqual(Zone.search_count([]), count)
+                    self._assert_refused(ValueCheckError, message,
+                        Zone.write, [geneva], values)
+                    geneva = Zone(geneva.id)
+                    self.assertEqual(
+                        (geneva.name, geneva.code, geneva.cutoff_hours,
+                            geneva.priority, geneva.company, geneva.notes),
+                        ("Geneva", 'GE', 0, 0, company, None))
+            self._assert_refused(ValueCheckError,
+                'Field "Country" of "Delivery Zone Rule" links to the '
+                'Country with id 999999, which does not exist.',
+                Rule.create, [{'zone': geneva.id, 'kind': 'city',
+                        'city': "Carouge", 'country': 999999}])
+            self._assert_refused(ValueCheckError,
+                'Field "Zone" of "Delivery Window" links to the Delivery '
+                'Zone with id 999999, which does not exist.',
+                Window.create, [{'zone': 999999, 'weekday': '0',
+                        'start': dt.time(8), 'end': dt.time(9)}])
+            # the bounds themselves are accepted, and the lists still read
+            Zone.write([geneva], {'cutoff_hours': 720, 'priority': 10 ** 6})
+            self.assertEqual(
+                Zone.search([('cutoff_hours', '=', 720)]), [geneva])
+            self.assertEqual(Zone.search_count([]), count)
+
+    @with_transaction()
+    def test_long_postal_codes(self):
+        "A postal pattern or an address code too long for the matcher"
+        pool = Pool()
+        Rule = pool.get('backoffice.zone.rule')
+        Address = pool.get('party.address')
+        company = create_company()
+        with set_company(company):
+            data = self._setup()
+            count = Rule.search_count([])
+            self._assert_refused(RulePatternError,
+                'The postal code pattern '
+                '"10000000000000000000-99999999999999999999" of a rule of '
+                'zone "Zürich City" is too long: postal codes have at most '
+                '16 characters.',
+                Rule.create, [{'zone': data['city'].id, 'kind': 'postal',
+                        'pattern': '10000000000000000000-99999999999999999999'
+                        }])
+            self._assert_refused(RulePatternError,
+                'The postal code pattern "12345678901234567*" of a rule of '
+                'zone "Zürich City" is too long: postal codes have at most '
+                '16 characters.',
+                Rule.create, [{'zone': data['city'].id, 'kind': 'postal',
+                        'pattern': '12345678901234567*'}])
+            self.assertEqual(Rule.search_count([]), count)
+            addresses = Address.search_count([])
+            self._assert_refused(ValueCheckError,
+                'The value "1111111111111111111111111" of field "Postal '
+                'Code" of "Party Address" is longer than 20 characters.',
+                Address.create, [{'party': data['party'].id,
+                        'postal_code': '1' * 25}])
+            self.assertEqual(Address.search_count([]), addresses)
+            # A 16-digit range works; an 18-digit code is not a number for
+            # the ranges (int64) but still matches by prefix and saves.
+            Rule.create([{'zone': data['city'].id, 'kind': 'postal',
+                        'pattern': '1000000000000000-1000000000000099'},
+                    {'zone': data['canton'].id, 'kind': 'postal',
+                        'pattern': '99*'}])
+            address = self._address(
+                data['party'], postal_code='1000000000000042')
+            self.assertEqual(address.zone, data['city'])
+            address = self._address(
+                data['party'], postal_code='990000000000000000')
+            self.assertEqual(address.zone, data['canton'])
+            address = self._address(data['party'], postal_code='8001')
+            self.assertEqual(address.zone, data['city'])
+            # the zones' list counts them (on PostgreSQL too)
+            Zone = pool.get('backoffice.zone')
+            self.assertEqual(
+                {z['id']: z['address_count'] for z in Zone.read(
+                        [data['city'].id, data['canton'].id],
+                        ['address_count'])},
+                {data['city'].id: 2, data['canton'].id: 1})
+
+    @with_transaction()
+    def test_malformed_geojson(self):
+        "Malformed GeoJSON structures are refused with the rule's message"
+        pool = Pool()
+        Rule = pool.get('backoffice.zone.rule')
+        company = create_company()
+        with set_company(company):
+            self._setup()
+            rule, = Rule.search([('kind', '=', 'polygon')])
+            prefix = ('The polygon of rule "polygon "Geneva centre"" of '
+                'zone "Geneva" ')
+            for geojson, message in [
+                    ('{"type": "FeatureCollection", "features": 5}',
+                        'must be a GeoJSON Polygon or MultiPolygon, not '
+                        '"FeatureCollection".'),
+                    ('[' * 100000 + ']' * 100000,
+                        'is not valid GeoJSON (nested too deeply).'),
+                    ('{"type": "Polygon", "coordinates": [[[1%s, 0], '
+                        '[1, 1], [0, 1], [0, 0]]]}' % ('0' * 400),
+                        'has malformed coordinates near [1%s: each '
+                        'position is [longitude, latitude] and each ring '
+                        'has at least 4 positions.' % ('0' * 58)),
+                    ]:
+                with self.subTest(geojson=geojson[:50]):
+                    self._assert_refused(RuleGeometryError,
+                        prefix + message,
+                        Rule.write, [rule], {'geojson': geojson})
+                    self.assertEqual(Rule(rule.id).geojson, GENEVA)
 
     @with_transaction()
     def test_bad_coordinates(self):
