@@ -16,6 +16,10 @@ def request(transaction=None):
     """
     transaction = transaction or Transaction()
     cursor = transaction.connection.cursor()
+    if getattr(transaction.connection, 'in_transaction', True) is False:
+        # SQLite: releasing a savepoint that opened the transaction commits
+        # it, leaving the test's data to the next tests; nest it instead
+        cursor.execute('BEGIN')
     # python-sql has no SAVEPOINT statement
     cursor.execute('SAVEPOINT backoffice_test_request')
     try:
