@@ -475,10 +475,13 @@ class Crawler:
         self.page.keyboard.press('Escape')
         for name in names:
             self.where = f"{self.current()['name']} ({keyword} {name!r})"
-            toggle.click()
             entry = pane.locator(
                 f'ul[aria-labelledby="{keyword}"] > li > a',
                 has_text=name).first
+            # the dropdown may still be open from the last entry
+            if not entry.is_visible():
+                toggle.click()
+            entry.wait_for(state='visible', timeout=10_000)
             self.start(entry.click)
 
     def start(self, click):
