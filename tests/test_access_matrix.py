@@ -347,6 +347,10 @@ def act_request_refuse(s, fx, data):
     s.button('backoffice.client.request', 'refuse', [fx['refuse']])
 
 
+def act_party_read(s, fx, data):
+    s.read('party.party', [data['client']], ['name', 'addresses'])
+
+
 def act_client_read(s, fx, data):
     s.read('party.party', [data['client']], ['name', 'client_status'])
 
@@ -412,6 +416,7 @@ ACTIONS = {
     'request.write state': (_request('request'), act_request_write_state),
     'request.approve': (_request('approve'), act_request_approve),
     'request.refuse': (_request('refuse'), act_request_refuse),
+    'party.read': (None, act_party_read),
     'client.read': (None, act_client_read),
     'client.write credit limit': (None, act_client_credit_limit),
     'client.write price group': (None, act_client_price_group),

@@ -1177,7 +1177,7 @@ class BackofficeZoneTestCase(
         with set_company(company):
             self._setup()
             rule, = Rule.search([('kind', '=', 'polygon')])
-            prefix = ('The polygon of rule "polygon "Geneva centre"" of '
+            prefix = ('The polygon "Geneva centre" of '
                 'zone "Geneva" ')
             for geojson, message in [
                     ('{"type": "FeatureCollection", "features": 5}',
