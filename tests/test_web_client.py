@@ -475,6 +475,8 @@ class Crawler:
             return
         toggle.click()
         # the actions of the keyword, not the form's buttons nor plugins
+        # (a form button is listed too, under the same name as an action:
+        # Change Stage)
         entries = pane.locator(
             f'ul[aria-labelledby="{keyword}"] > li[role="presentation"]'
             f':not(.{keyword}_button):not(.{keyword}_plugin) > a')
@@ -482,9 +484,7 @@ class Crawler:
         self.page.keyboard.press('Escape')
         for name in names:
             self.where = f"{self.current()['name']} ({keyword} {name!r})"
-            entry = pane.locator(
-                f'ul[aria-labelledby="{keyword}"] > li > a',
-                has_text=name).first
+            entry = entries.filter(has_text=name).first
             # the dropdown may still be open from the last entry
             if not entry.is_visible():
                 toggle.click()
