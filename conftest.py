@@ -6,8 +6,14 @@ Tryton's test_scenario.py hands its doctests over through unittest's
 load_tests, which pytest never calls: without this hook no scenario would run.
 Each scenario runs as Tryton runs it (doctest_setup, doctest_teardown and
 doctest_checker, the same option flags), one pytest item per file.
+
+Activating modules is the slow part of a cold run (minutes a set on
+SQLite): a scenario's set-up (create_company, create_chart) starts from the
+cached activation of its modules, which the module's test case shares,
+instead of activating them once more.
 """
 import doctest
+import functools
 import os
 import unittest
 
@@ -93,3 +99,36 @@ def pytest_addoption(parser):
         '--long', action='store_true', default=False,
         help="run the fuzz tests (tests/test_fuzz.py) with 3,000 examples "
         "instead of the bounded CI count")
+
+
+def pytest_configure(config):
+    from trytond.tests import tools
+    tools.activate_modules = activate_once(tools.activate_modules)
+
+
+def activate_once(activate_modules):
+    """activate_modules that activates a set of modules once per test-database
+    cache: with set-up functions, it restores the cached activation (the
+    database ModuleTestCase caches under the same name), runs them and caches
+    the result under the name upstream gives it"""
+    from proteus import config as proteus_config
+    from trytond.tests import tools
+    from trytond.tests.test_tryton import backup_db_cache, restore_db_cache
+
+    @functools.wraps(activate_modules)
+    def wrapper(modules, *setup):
+        if isinstance(modules, str):
+            modules = [modules]
+        if not setup:
+            return activate_modules(modules)
+        # upstream's cache name, so that its own activate_modules finds it
+        name = '-'.join(sorted(modules)) + '--' + '|'.join(
+            tools._func_name(f) for f in setup)
+        if restore_db_cache(name):
+            return proteus_config.set_trytond()
+        config = activate_modules(modules)
+        for func in setup:
+            func(config=config)
+        backup_db_cache(name)
+        return config
+    return wrapper

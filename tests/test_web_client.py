@@ -5,8 +5,10 @@ the administrator finds the demo clients under Parties > Parties, and a
 crawler opens every screen the suite adds, as the administrator and as the
 office's Sales user, failing on any error the browser or the server shows.
 """
+import hashlib
 import os
 import re
+import shutil
 import signal
 import socket
 import sqlite3
@@ -52,6 +54,45 @@ def wait_http(url, process, timeout):
     return False
 
 
+DEMO_FILES = ['db/backoffice.sqlite', 'db/backoffice.modules',
+    'admin-password']
+
+
+def demo_cache():
+    """The folder keeping the demo built from this code and these demo
+    scripts, under the suite's test-database cache (scripts/test sets
+    DB_CACHE), or None"""
+    if not os.environ.get('DB_CACHE'):
+        return None
+    digest = hashlib.sha1()
+    for path in sorted([*(ROOT / 'scripts').glob('*.py'),
+                *(ROOT / 'modules').rglob('*.py'),
+                *(ROOT / 'modules').rglob('*.xml')]):
+        digest.update(path.read_bytes())
+    return Path(os.environ['DB_CACHE']) / f'demo-{digest.hexdigest()[:16]}'
+
+
+def keep_demo(var, cache):
+    "Copy the demo just built into the cache, before any test changes it"
+    building = cache.with_name(cache.name + '.tmp')
+    shutil.rmtree(building, ignore_errors=True)
+    (building / 'db').mkdir(parents=True)
+    # the server has the database open: SQLite's backup copies it whole
+    source = sqlite3.connect(var / DEMO_FILES[0])
+    target = sqlite3.connect(building / DEMO_FILES[0])
+    with target:
+        source.backup(target)
+    source.close()
+    target.close()
+    for name in DEMO_FILES[1:]:
+        shutil.copy(var / name, building / name)
+    try:
+        building.rename(cache)
+    except OSError:
+        # another run kept it first
+        shutil.rmtree(building)
+
+
 @pytest.fixture(scope='module')
 def demo(tmp_path_factory):
     """The demo server, built from scratch in a folder of its own, or the
@@ -66,6 +107,11 @@ def demo(tmp_path_factory):
             }
         return
     var = tmp_path_factory.mktemp('demo')
+    cache = demo_cache()
+    if cache and (cache / 'admin-password').exists():
+        (var / 'db').mkdir()
+        for name in DEMO_FILES:
+            shutil.copy(cache / name, var / name)
     port = free_port()
     log = (var / 'demo.log').open('w')
     process = subprocess.Popen(
@@ -79,6 +125,8 @@ def demo(tmp_path_factory):
             pytest.fail(
                 "the demo server did not come up:\n"
                 + (var / 'demo.log').read_text()[-5000:])
+        if cache and not (cache / 'admin-password').exists():
+            keep_demo(var, cache)
         yield {
             'url': url,
             'password': (var / 'admin-password').read_text().strip(),
