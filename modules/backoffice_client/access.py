@@ -79,3 +79,31 @@ def check_server_values(Model, vlist):
                 n for n in names & values.keys()
                 if values[n] not in (None, [], (), False, '')
                 and not (n in defaults and values[n] == defaults[n])})
+
+
+class ServerFieldsMixin:
+    """Refuses a client's values for the server fields of the model in
+    create, write and copy; the server's own copy (which resets them) writes
+    them"""
+    __slots__ = ()
+
+    @classmethod
+    def create(cls, vlist):
+        check_server_values(cls, vlist)
+        return super().create(vlist)
+
+    @classmethod
+    def check_modification(cls, mode, records, values=None, external=False):
+        super().check_modification(
+            mode, records, values=values, external=external)
+        if mode == 'write' and external:
+            check_server_fields(
+                cls, records, values.keys(), check_access=external)
+
+    @classmethod
+    def copy(cls, records, default=None):
+        # The caller chooses the defaults (RPC copy): not those of the
+        # server fields; what is copied besides is reset by copy itself.
+        check_server_fields(cls, records, (default or {}).keys())
+        with Transaction().set_context(**{SERVER: True}):
+            return super().copy(records, default=default)

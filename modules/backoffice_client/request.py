@@ -16,7 +16,7 @@ from trytond.tools.email_ import EmailNotValidError
 from trytond.transaction import (
     Transaction, inactive_records, without_check_access)
 
-from .access import SERVER, check_server_fields, check_server_values
+from .access import SERVER, ServerFieldsMixin
 from .contact import check_email_address
 from .exceptions import (
     RequestDuplicateWarning, RequestError, RequestStateError)
@@ -730,28 +730,10 @@ class Request(ValueCheckMixin, Workflow, ModelSQL, ModelView):
             }
 
 
-class RequestServerFields(metaclass=PoolMeta):
+class RequestServerFields(ServerFieldsMixin, metaclass=PoolMeta):
     """The state and the validation of a request are set by its workflow
     (the buttons of the approver, the automatic approval) only"""
     __name__ = 'backoffice.client.request'
-
-    @classmethod
-    def create(cls, vlist):
-        check_server_values(cls, vlist)
-        return super().create(vlist)
-
-    @classmethod
-    def check_modification(cls, mode, requests, values=None, external=False):
-        super().check_modification(
-            mode, requests, values=values, external=external)
-        if mode == 'write' and external:
-            check_server_fields(
-                cls, requests, values.keys(), check_access=external)
-
-    @classmethod
-    def copy(cls, requests, default=None):
-        check_server_fields(cls, requests, (default or {}).keys())
-        return super().copy(requests, default=default)
 
     @classmethod
     def approve(cls, requests):

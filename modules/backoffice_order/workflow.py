@@ -18,7 +18,7 @@ the state itself. Here:
 from collections import defaultdict
 
 from trytond.modules.backoffice_client.access import (
-    SERVER, check_server_fields, check_server_values)
+    SERVER, ServerFieldsMixin)
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction, without_check_access
 
@@ -31,29 +31,8 @@ def _server():
     return Transaction().set_context(**{SERVER: True})
 
 
-class Sale(metaclass=PoolMeta):
+class Sale(ServerFieldsMixin, metaclass=PoolMeta):
     __name__ = 'sale.sale'
-
-    @classmethod
-    def create(cls, vlist):
-        check_server_values(cls, vlist)
-        return super().create(vlist)
-
-    @classmethod
-    def check_modification(cls, mode, sales, values=None, external=False):
-        super().check_modification(
-            mode, sales, values=values, external=external)
-        if mode == 'write' and external:
-            check_server_fields(
-                cls, sales, values.keys(), check_access=external)
-
-    @classmethod
-    def copy(cls, sales, default=None):
-        # The caller chooses the defaults (RPC copy): not those of the
-        # server fields; what is copied besides is reset by copy itself.
-        check_server_fields(cls, sales, (default or {}).keys())
-        with _server():
-            return super().copy(sales, default=default)
 
     @classmethod
     def _state_targets(cls, sales, state):
