@@ -96,7 +96,6 @@ class Activity(ModelSQL, ModelView):
         transaction = Transaction()
         # The real user, also behind a "with Transaction().set_user(0)"
         user = transaction.context.get('user') or transaction.user or None
-        now = transaction.context.get('_backoffice_now') or None
         vlist = []
         for entry in entries:
             values = {'user': user}
@@ -106,9 +105,8 @@ class Activity(ModelSQL, ModelView):
                 if values.get(key) is not None:
                     values[key] = str(values[key])[:1000]
             vlist.append(values)
-        if now is None:
-            # Like create_date: the time of the server (UTC)
-            now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        # Like create_date: the time of the server (UTC)
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         for values in vlist:
             values.setdefault('date', now)
         return cls.create(vlist)

@@ -385,13 +385,6 @@ class Sale(metaclass=PoolMeta):
 
     # Labels
 
-    def _now(self):
-        "The naive local date and time of the company"
-        timezone = None
-        if self.company and self.company.timezone:
-            timezone = tz.ZoneInfo(self.company.timezone)
-        return dt.datetime.now(timezone or tz.SERVER).replace(tzinfo=None)
-
     @classmethod
     def _near_window_threshold(cls, company=None):
         "The local date and time before which a window is near, or None"

@@ -1,7 +1,6 @@
 # This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
 # level of this repository contains the full copyright notices and license terms.
 import re
-from collections import defaultdict
 
 from sql.aggregate import Count
 
@@ -550,10 +549,3 @@ class Transition(ValueCheckMixin, ModelSQL, ModelView):
                         'backoffice_order.msg_transition_scheme',
                         transition=transition.rec_name,
                         scheme=transition.scheme.rec_name))
-
-
-def stages_by_scheme(stages):
-    result = defaultdict(list)
-    for stage in stages:
-        result[stage.scheme].append(stage)
-    return result
