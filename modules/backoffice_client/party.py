@@ -1031,6 +1031,11 @@ class ClientWindow(ValueCheckMixin, ModelSQL, ModelView):
 
     party = fields.Many2One(
         'party.party', "Client", required=True, ondelete='CASCADE',
+        # the client as the window's company sees it (its default zone)
+        context={
+            'company': Eval('company', -1),
+            },
+        depends={'company'},
         help="The client that wants to be delivered in this window.")
     company = fields.Many2One(
         'company.company', "Company", required=True, ondelete='CASCADE',
