@@ -5,6 +5,8 @@ choices and the preferred windows of a client shared by two companies"""
 import unittest
 from contextlib import contextmanager
 
+from sql import Column
+
 from trytond.model.exceptions import DomainValidationError
 from trytond.modules.backoffice_client.exceptions import WindowError
 from trytond.modules.backoffice_zone.tests.tools import request
@@ -250,19 +252,21 @@ class ClientCompanyValuesTestCase(unittest.TestCase):
             party = create_client("Old Client")
         # the values of the party before: its own columns
         Value.delete(Value.search([('party', '=', party.id)]))
+        # (the column types of the fields: JSONB on PostgreSQL)
         party_h = Party.__table_handler__('backoffice_client')
-        for name, type_ in [('billing_scheme', 'VARCHAR'),
-                ('payment_methods', 'VARCHAR'),
-                ('delivery_methods', 'VARCHAR'),
-                ('default_zone', 'INTEGER')]:
-            party_h.add_column(name, type_)
+        old = {
+            'billing_scheme': 'weekly',
+            'payment_methods': ['invoice', 'deposit'],
+            'delivery_methods': ['own_route'],
+            'default_zone': zone1.id,
+            }
+        for name in old:
+            party_h.add_column(name, Value._fields[name]._sql_type)
         table = Party.__table__()
         cursor = Transaction().connection.cursor()
         cursor.execute(*table.update(
-                [table.billing_scheme, table.payment_methods,
-                    table.delivery_methods, table.default_zone],
-                ['weekly', '["deposit", "invoice"]', '["own_route"]',
-                    zone1.id],
+                [Column(table, n) for n in old],
+                [Value._fields[n].sql_format(v) for n, v in old.items()],
                 where=table.id == party.id))
 
         Value.__register__('backoffice_client')
