@@ -289,3 +289,39 @@ class ClientCompanyValuesTestCase(unittest.TestCase):
         Value.__register__('backoffice_client')
         self.assertEqual(
             Value.search([('party', '=', party.id)], count=True), 2)
+
+    @with_transaction()
+    def test_request_grants_in_its_company(self):
+        "An approved request grants its choices in the request's company"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Request = pool.get('backoffice.client.request')
+        Configuration = pool.get('backoffice.client.configuration')
+        data = self.setup_companies()
+        company1, company2 = data[1]['company'], data[2]['company']
+        with set_company(company2):
+            config = Configuration(1)
+            config.auto_approve_b2c = False
+            config.save()
+            request, = Request.create([{
+                        'company': company2.id,
+                        'client_type': 'b2c',
+                        'client_kind': 'individual',
+                        'vat_type': None,
+                        'contact_name': "Anna Keller",
+                        'contact_email': 'anna@mail.example',
+                        'payment_methods': ['invoice'],
+                        'delivery_methods': ['click_collect'],
+                        }])
+        # approved from company 1's context
+        with set_company(company1):
+            Request.approve([request])
+            # (the party of the request is read in the request's company)
+            party = Party(Request(request.id).party.id)
+            self.assertEqual(
+                (party.payment_methods, party.delivery_methods), ((), ()))
+        with Transaction().set_context(company=company2.id):
+            party = Party(party.id)
+            self.assertEqual(
+                (party.payment_methods, party.delivery_methods),
+                (('invoice',), ('click_collect',)))
