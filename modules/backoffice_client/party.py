@@ -4,13 +4,18 @@ import re
 from collections import defaultdict
 
 import stdnum.exceptions
-from sql import Literal, Null
+from sql import Cast, Column, Literal, Null
+from sql.operators import Exists
+from sql.conditionals import Case, Coalesce
 from stdnum import get_cc_module
 from stdnum import iban as stdnum_iban
 
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import DeactivableMixin, ModelSQL, ModelView, fields
+from trytond.model.modelsql import convert_from
+from trytond.modules.company.model import (
+    CompanyMultiValueMixin, CompanyValueMixin)
 from trytond.modules.backoffice_zone.company import CompanyContextMixin
 from trytond.modules.backoffice_zone.values import ValueCheckMixin
 from trytond.modules.backoffice_zone.zone import WEEKDAYS, window_name
@@ -80,6 +85,11 @@ DELIVERY_METHODS = [
     ('click_collect', "Click & Collect"),
     ('pickup_point', "Pickup Point"),
     ]
+
+# The fields of the client account that are the company's (see
+# ClientAccount)
+CLIENT_ACCOUNT_FIELDS = [
+    'billing_scheme', 'payment_methods', 'delivery_methods', 'default_zone']
 
 # What the Swiss VAT number adds to the UID of the same company
 _CH_VAT_SUFFIX = re.compile(r'(MWST|TVA|IVA)$')
@@ -172,7 +182,9 @@ class Industry(ValueCheckMixin, DeactivableMixin, ModelSQL, ModelView):
             ]
 
 
-class Party(CompanyContextMixin, ValueCheckMixin, metaclass=PoolMeta):
+class Party(
+        CompanyContextMixin, ValueCheckMixin, CompanyMultiValueMixin,
+        metaclass=PoolMeta):
     __name__ = 'party.party'
     # Its credit limit, price group, insights and history are the context
     # company's: the context company must be one of the user's (company.py)
@@ -243,41 +255,55 @@ class Party(CompanyContextMixin, ValueCheckMixin, metaclass=PoolMeta):
         'get_vat_code', searcher='search_vat_code')
 
     # Billing
-    billing_scheme = fields.Selection(
-        BILLING_SCHEMES, "Billing Scheme",
-        states=_client_states,
-        help="Invoice each order, or group the orders of a week or a month "
-        "into one invoice.")
+    # The billing and delivery terms are the company's (parties are shared
+    # between companies): stored per company in party.party.client_account,
+    # as upstream stores a party's accounts and payment terms.
+    billing_scheme = fields.MultiValue(fields.Selection(
+            BILLING_SCHEMES, "Billing Scheme",
+            states=_client_states,
+            help="Invoice each order, or group the orders of a week or a "
+            "month into one invoice (in the current company)."))
     iban = fields.Char(
         "IBAN", strip=True,
         states=_client_states,
         help="The bank account of the client, for refunds and direct debit "
         "(checked with its IBAN check digits).")
-    payment_methods = fields.MultiSelection(
-        PAYMENT_METHODS, "Payment Methods", sort=False,
-        states=_client_states,
-        help="How the client may pay its orders.")
+    payment_methods = fields.MultiValue(fields.MultiSelection(
+            PAYMENT_METHODS, "Payment Methods", sort=False,
+            states=_client_states,
+            help="How the client may pay its orders to the current "
+            "company."))
 
     # Delivery
-    default_zone = fields.Many2One(
-        'backoffice.zone', "Default Delivery Zone", ondelete='SET NULL',
-        domain=[
-            ('company', '=', Eval('context', {}).get('company', -1)),
-            ],
-        states=_client_states,
-        help="The zone the client is delivered in. Left empty, it is taken "
-        "from the zone of the main delivery address when the address is "
-        "saved.")
+    default_zone = fields.MultiValue(fields.Many2One(
+            'backoffice.zone', "Default Delivery Zone", ondelete='SET NULL',
+            domain=[
+                ('company', '=', Eval('context', {}).get('company', -1)),
+                ],
+            states=_client_states,
+            help="The zone of the current company the client is delivered "
+            "in. Left empty, it is taken from the zone of the main delivery "
+            "address when the address is saved."))
+    client_accounts = fields.One2Many(
+        'party.party.client_account', 'party', "Client Accounts",
+        help="The billing scheme, payment and delivery methods and default "
+        "zone of the client in each company.")
     delivery_addresses = fields.Function(fields.One2Many(
             'party.address', 'party', "Delivery Addresses",
             help="The client's addresses with what the driver needs: zone, "
             "coordinates, floor, entrance, access code and instructions."),
         'get_delivery_addresses', setter='set_delivery_addresses')
+    # Like upstream's product suppliers: a plain One2Many whose targets
+    # belong to a company, the record rule shows the user's company's.
     preferred_windows = fields.One2Many(
         'backoffice.client.window', 'party', "Preferred Delivery Windows",
-        states=_client_states,
-        help="When the client wants to be delivered; each window must lie "
-        "within a delivery window of its default zone.")
+        states={
+            'invisible': (~Eval('client_type')
+                | ~Eval('context', {}).get('company')),
+            },
+        help="When the client wants to be delivered by the current company; "
+        "each window must lie within a delivery window of its default "
+        "zone.")
     handling_instructions = fields.Text(
         "Handling Instructions",
         states=_client_states,
@@ -288,10 +314,11 @@ class Party(CompanyContextMixin, ValueCheckMixin, metaclass=PoolMeta):
         states=_client_states,
         help="How to reach the client's premises, e.g. parking, ramps or "
         "opening hours of the gate.")
-    delivery_methods = fields.MultiSelection(
-        DELIVERY_METHODS, "Delivery Methods", sort=False,
-        states=_client_states,
-        help="How the client may receive its orders.")
+    delivery_methods = fields.MultiValue(fields.MultiSelection(
+            DELIVERY_METHODS, "Delivery Methods", sort=False,
+            states=_client_states,
+            help="How the client may receive its orders from the current "
+            "company."))
 
     del _client_states
 
@@ -315,16 +342,114 @@ class Party(CompanyContextMixin, ValueCheckMixin, metaclass=PoolMeta):
             return 'prospect'
 
     @classmethod
-    def default_billing_scheme(cls):
-        return 'order'
+    def multivalue_model(cls, field):
+        pool = Pool()
+        if field in CLIENT_ACCOUNT_FIELDS:
+            return pool.get('party.party.client_account')
+        return super().multivalue_model(field)
 
     @classmethod
-    def default_payment_methods(cls):
-        return []
+    def default_billing_scheme(cls, **pattern):
+        return cls.multivalue_model(
+            'billing_scheme').default_billing_scheme()
 
     @classmethod
-    def default_delivery_methods(cls):
-        return []
+    def default_payment_methods(cls, **pattern):
+        return cls.multivalue_model(
+            'payment_methods').default_payment_methods()
+
+    @classmethod
+    def default_delivery_methods(cls, **pattern):
+        return cls.multivalue_model(
+            'delivery_methods').default_delivery_methods()
+
+    # Searching and sorting the values of the context company. A MultiValue
+    # field is computed, so without these the client list could neither be
+    # filtered nor sorted by zone as before.
+
+    @classmethod
+    def _client_account_query(cls):
+        """Each party with its client account values in the context company:
+        the stored ones, the defaults where it has none (as get_multivalue
+        reads them)"""
+        pool = Pool()
+        Value = pool.get('party.party.client_account')
+        party = cls.__table__()
+        # the company's values, else those of no company (written without
+        # company: upstream's values for every company)
+        value = Value.__table__()
+        value_all = Value.__table__()
+        company = cls._context_company()
+        columns = [party.id.as_('party')]
+        for name in CLIENT_ACCOUNT_FIELDS:
+            field = Value._fields[name]
+            default = field.sql_format(
+                getattr(cls, 'default_' + name, lambda: None)())
+            columns.append(Case(
+                    (value.id != Null, Column(value, name)),
+                    (value_all.id != Null, Column(value_all, name)),
+                    else_=Cast(Literal(default), field.sql_type().base)
+                    ).as_(name))
+        return (party
+            .join(value, 'LEFT', condition=(value.party == party.id)
+                & (value.company == company))
+            .join(value_all, 'LEFT', condition=(value_all.party == party.id)
+                & (value_all.company == Null))
+            .select(*columns))
+
+    @classmethod
+    def _context_company(cls):
+        company = Transaction().context.get('company')
+        if not isinstance(company, int) or isinstance(company, bool):
+            company = -1
+        return company
+
+    @classmethod
+    def _client_account_value(cls, tables, column):
+        "The subquery of column of the party's values in the context company"
+        pool = Pool()
+        Value = pool.get('party.party.client_account')
+        table, _ = tables[None]
+        value = Value.__table__()
+        return value, value.select(column(value),
+            where=(value.party == table.id)
+            & ((value.company == cls._context_company())
+                | (value.company == Null)),
+            order_by=[value.company.asc.nulls_last], limit=1)
+
+    @classmethod
+    def _domain_client_account(cls, domain, tables):
+        pool = Pool()
+        Value = pool.get('party.party.client_account')
+        table, _ = tables[None]
+        name = domain[0].split('.', 1)[0]
+        query = cls._client_account_query()
+        value_tables = {None: (query, None)}
+        expression = Value._fields[name].convert_domain(
+            domain, value_tables, Value)
+        from_ = convert_from(None, value_tables)
+        return table.id.in_(from_.select(query.party, where=expression))
+
+    domain_billing_scheme = _domain_client_account
+    domain_payment_methods = _domain_client_account
+    domain_delivery_methods = _domain_client_account
+    domain_default_zone = _domain_client_account
+
+    @classmethod
+    def order_billing_scheme(cls, tables):
+        _, query = cls._client_account_value(
+            tables, lambda v: v.billing_scheme)
+        return [Coalesce(query, cls.default_billing_scheme())]
+
+    @classmethod
+    def order_default_zone(cls, tables):
+        "Sort by the name of the zone in the context company"
+        pool = Pool()
+        Zone = pool.get('backoffice.zone')
+        zone = Zone.__table__()
+        _, query = cls._client_account_value(
+            tables, lambda v: v.default_zone)
+        return [zone.select(zone.name, where=zone.id == query)]
 
     @fields.depends('client_kind', 'client_type', 'client_status')
     def on_change_client_kind(self):
@@ -415,12 +540,14 @@ class Party(CompanyContextMixin, ValueCheckMixin, metaclass=PoolMeta):
             if ('default_zone' in values
                     and 'preferred_windows' not in values):
                 # With new windows in the same write, validate_fields
-                # checks them once they are stored.
+                # checks them once they are stored. The zone is the
+                # context company's: so are the windows it must hold.
                 Window = Pool().get('backoffice.client.window')
                 Window.check_fit([
                         (p, w.weekday, w.start, w.end, w.rec_name,
                             values['default_zone'])
-                        for p in parties for w in p.preferred_windows])
+                        for p in parties
+                        for w in p.company_windows()])
 
     @classmethod
     def preprocess_values(cls, mode, values):
@@ -571,7 +698,17 @@ class Party(CompanyContextMixin, ValueCheckMixin, metaclass=PoolMeta):
             Window.check_fit([
                     (p, w.weekday, w.start, w.end, w.rec_name,
                         p.default_zone)
-                    for p in parties for w in p.preferred_windows])
+                    for p in parties for w in p.company_windows()])
+
+    def company_windows(self, company=None):
+        """The preferred windows of the client in company (default: the
+        context company), whoever reads them: the server's own reads are
+        not filtered by the record rule"""
+        if company is None:
+            company = Transaction().context.get('company')
+        company = int(company) if company is not None else None
+        return [w for w in self.preferred_windows
+            if w.company and w.company.id == company]
 
     @classmethod
     def copy(cls, parties, default=None):
@@ -603,12 +740,18 @@ class Party(CompanyContextMixin, ValueCheckMixin, metaclass=PoolMeta):
         their main delivery address (one search for all)"""
         pool = Pool()
         Address = pool.get('party.address')
+        company = Transaction().context.get('company')
+        # The default zone is the context company's: only a zone of that
+        # company may become it.
+        if company is None:
+            return
         parties = [p for p in parties if p.client_type and not p.default_zone]
         if not parties:
             return
         addresses = Address.search([
                 ('party', 'in', [p.id for p in parties]),
                 ('zone', '!=', None),
+                ('zone.company', '=', company),
                 ],
             # a delivery address first, then the order of the form
             order=[
@@ -742,12 +885,162 @@ class PartyCreditLimitAmount(
                             'credit_limit_amount']['string']))
 
 
+class ClientAccount(
+        CompanyContextMixin, ValueCheckMixin, ModelSQL, CompanyValueMixin):
+    "The client account values of a party that belong to one company"
+    __name__ = 'party.party.client_account'
+    __string__ = "Client Account"
+
+    party = fields.Many2One(
+        'party.party', "Party", ondelete='CASCADE', required=True,
+        context={
+            'company': Eval('company', -1),
+            },
+        depends={'company'},
+        help="The client.")
+    billing_scheme = fields.Selection(
+        BILLING_SCHEMES, "Billing Scheme",
+        help="Invoice each order, or group the orders of a week or a month "
+        "into one invoice.")
+    payment_methods = fields.MultiSelection(
+        PAYMENT_METHODS, "Payment Methods", sort=False,
+        help="How the client may pay its orders to the company.")
+    delivery_methods = fields.MultiSelection(
+        DELIVERY_METHODS, "Delivery Methods", sort=False,
+        help="How the client may receive its orders from the company.")
+    default_zone = fields.Many2One(
+        'backoffice.zone', "Default Delivery Zone", ondelete='SET NULL',
+        domain=[
+            ('company', '=', Eval('company', -1)),
+            ],
+        help="The zone of the company the client is delivered in.")
+
+    @classmethod
+    def __register__(cls, module):
+        pool = Pool()
+        Party = pool.get('party.party')
+        Company = pool.get('company.company')
+        Zone = pool.get('backoffice.zone')
+        cursor = Transaction().connection.cursor()
+
+        super().__register__(module)
+
+        # Migration from the party's own columns (one value for every
+        # company): each company gets the client's billing scheme and
+        # methods, the default zone only its company (a zone is one
+        # company's).
+        party_h = Party.__table_handler__(module)
+        columns = [
+            n for n in CLIENT_ACCOUNT_FIELDS if party_h.column_exist(n)]
+        if not columns:
+            return
+        table = cls.__table__()
+        party = Party.__table__()
+        company = Company.__table__()
+        zone = Zone.__table__()
+        values = [party.id, company.id]
+        for name in columns:
+            if name == 'default_zone':
+                values.append(Case(
+                        (zone.company == company.id, party.default_zone),
+                        else_=Null))
+            else:
+                values.append(Column(party, name))
+        if 'default_zone' in columns:
+            zone_condition = zone.id == party.default_zone
+        else:
+            zone_condition = Literal(False)
+        has_value = Literal(False)
+        for name in columns:
+            has_value |= Column(party, name) != Null
+        cursor.execute(*table.insert(
+                [table.party, table.company]
+                + [Column(table, n) for n in columns],
+                party.join(company, 'CROSS').join(zone, 'LEFT',
+                    condition=zone_condition).select(
+                    *values,
+                    # not again for a company that has its values
+                    where=has_value & ~Exists(table.select(Literal(1),
+                            where=(table.party == party.id)
+                            & (table.company == company.id))))))
+        for name in columns:
+            party_h.drop_column(name)
+
+    @classmethod
+    def default_billing_scheme(cls):
+        return 'order'
+
+    @classmethod
+    def default_payment_methods(cls):
+        return []
+
+    @classmethod
+    def default_delivery_methods(cls):
+        return []
+
+    # A zone written through the party is checked by the party (its windows
+    # may change in the same write; the party saves its values without
+    # access check); written directly by a client (import, scripts), here,
+    # before the row is stored.
+
+    @classmethod
+    def create(cls, vlist):
+        pool = Pool()
+        Party = pool.get('party.party')
+        transaction = Transaction()
+        cls.check_values(vlist)
+        if transaction.user and transaction.check_access:
+            vlist_zone = [v for v in vlist
+                if v.get('default_zone') and v.get('party')
+                and v.get('company')]
+            with without_check_access():
+                cls._check_windows([
+                        (Party(v['party']), v['company'], v['default_zone'])
+                        for v in vlist_zone])
+        return super().create(vlist)
+
+    @classmethod
+    def check_modification(cls, mode, records, values=None, external=False):
+        super().check_modification(
+            mode, records, values=values, external=external)
+        if (mode == 'write' and external
+                and values.keys() & {'default_zone', 'party', 'company'}):
+            entries = []
+            for record in records:
+                party = record.party
+                if 'party' in values:
+                    party = party.__class__(values['party'])
+                entries.append((party,
+                        values.get('company', record.company),
+                        values.get('default_zone', record.default_zone)))
+            cls._check_windows(entries)
+
+    @classmethod
+    def _check_windows(cls, entries):
+        "entries: (party, company, zone) about to be stored"
+        Window = Pool().get('backoffice.client.window')
+        Window.check_fit([
+                (party, w.weekday, w.start, w.end, w.rec_name, zone)
+                for party, company, zone in entries
+                if zone is not None
+                for w in party.company_windows(int(company))])
+
+
 class ClientWindow(ValueCheckMixin, ModelSQL, ModelView):
     __name__ = 'backoffice.client.window'
 
     party = fields.Many2One(
         'party.party', "Client", required=True, ondelete='CASCADE',
+        # the client as the window's company sees it (its default zone)
+        context={
+            'company': Eval('company', -1),
+            },
+        depends={'company'},
         help="The client that wants to be delivered in this window.")
+    company = fields.Many2One(
+        'company.company', "Company", required=True, ondelete='CASCADE',
+        help="The company that delivers the client in this window: the "
+        "window must fit the client's default zone in this company.")
     weekday = fields.Selection(
         WEEKDAYS, "Day", required=True, sort=False,
         help="The day of the week.")
@@ -770,9 +1063,65 @@ class ClientWindow(ValueCheckMixin, ModelSQL, ModelView):
             ('id', 'ASC'),
             ]
 
+    @classmethod
+    def __register__(cls, module):
+        pool = Pool()
+        Company = pool.get('company.company')
+        Value = pool.get('party.party.client_account')
+        cursor = Transaction().connection.cursor()
+        migrate = False
+        if backend.TableHandler.table_exist(cls._table):
+            table_h = cls.__table_handler__(module)
+            migrate = not table_h.column_exist('company')
+            if migrate:
+                # Filled before the ORM makes it required
+                table_h.add_column('company', 'INTEGER')
+
+        # Migration to windows per company: a window belongs to the
+        # company of the client's default zone (the one it was checked
+        # against); the windows of a client without zone to each company.
+        if migrate:
+            table = cls.__table__()
+            value = Value.__table__()
+            company = Company.__table__()
+            cursor.execute(*company.select(
+                    company.id, order_by=[company.id.asc]))
+            companies = [c for c, in cursor]
+            for company_id in companies:
+                cursor.execute(*table.update([table.company],
+                        [Literal(company_id)],
+                        where=(table.company == Null)
+                        & table.party.in_(value.select(value.party,
+                                where=(value.company == company_id)
+                                & (value.default_zone != Null)))))
+            if companies:
+                columns = [table.party, table.weekday, table.start, table.end,
+                    table.create_uid, table.create_date]
+                for other in companies[1:]:
+                    cursor.execute(*table.insert(
+                            columns + [table.company],
+                            table.select(*columns, Literal(other),
+                                where=table.company == Null)))
+                cursor.execute(*table.update([table.company],
+                        [Literal(companies[0])],
+                        where=table.company == Null))
+
+        super().__register__(module)
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
     def get_rec_name(self, name):
         return window_name(
             self.weekday_string, self.start, self.end)
+
+    @classmethod
+    def _zone(cls, party, company):
+        "The default zone of party in company, against which windows fit"
+        if company is None:
+            return None
+        return party.get_multivalue('default_zone', company=int(company))
 
     @classmethod
     def create(cls, vlist):
@@ -781,16 +1130,19 @@ class ClientWindow(ValueCheckMixin, ModelSQL, ModelView):
         cls.check_values(vlist)
         # Before the INSERT, so a refused window leaves nothing behind
         weekdays = dict(WEEKDAYS)
-        parties = {p.id: p for p in Party.browse(
-                list({v['party'] for v in vlist if v.get('party')}))}
-        cls.check_fit([
-                (parties[v['party']], v.get('weekday'), v.get('start'),
-                    v.get('end'),
-                    window_name(
-                        weekdays.get(v.get('weekday')), v.get('start'),
-                        v.get('end')),
-                    parties[v['party']].default_zone)
-                for v in vlist if v.get('party')])
+        default_company = cls.default_company()
+        with without_check_access():
+            parties = {p.id: p for p in Party.browse(
+                    list({v['party'] for v in vlist if v.get('party')}))}
+            cls.check_fit([
+                    (parties[v['party']], v.get('weekday'), v.get('start'),
+                        v.get('end'),
+                        window_name(
+                            weekdays.get(v.get('weekday')), v.get('start'),
+                            v.get('end')),
+                        cls._zone(parties[v['party']],
+                            v.get('company', default_company)))
+                    for v in vlist if v.get('party')])
         return super().create(vlist)
 
     @classmethod
@@ -800,19 +1152,20 @@ class ClientWindow(ValueCheckMixin, ModelSQL, ModelView):
         super().check_modification(
             mode, windows, values=values, external=external)
         if mode == 'write' and values.keys() & {
-                'party', 'weekday', 'start', 'end'}:
+                'party', 'company', 'weekday', 'start', 'end'}:
             weekdays = dict(WEEKDAYS)
             entries = []
             for window in windows:
                 party = (Party(values['party']) if 'party' in values
                     else window.party)
+                company = values.get('company', window.company)
                 weekday = values.get('weekday', window.weekday)
                 start = values.get('start', window.start)
                 end = values.get('end', window.end)
                 entries.append((
                         party, weekday, start, end,
                         window_name(weekdays.get(weekday), start, end),
-                        party.default_zone))
+                        cls._zone(party, company)))
             cls.check_fit(entries)
 
     @classmethod
@@ -820,7 +1173,7 @@ class ClientWindow(ValueCheckMixin, ModelSQL, ModelView):
         super().validate_fields(windows, field_names)
         cls.check_fit([
                 (w.party, w.weekday, w.start, w.end, w.rec_name,
-                    w.party.default_zone)
+                    cls._zone(w.party, w.company))
                 for w in windows])
 
     @classmethod
@@ -888,6 +1241,7 @@ class ZoneWindow(metaclass=PoolMeta):
         deleted when values is None)"""
         pool = Pool()
         ClientWindow = pool.get('backoffice.client.window')
+        ClientAccount = pool.get('party.party.client_account')
         Warning = pool.get('res.user.warning')
         zones = {w.zone.id for w in windows}
         if values and values.get('zone'):
@@ -907,13 +1261,23 @@ class ZoneWindow(metaclass=PoolMeta):
                     key = (window.zone.id, window.weekday)
                     start, end = window.start, window.end
                 fits[key].append((start, end))
+            # The clients of these zones, in the zones' companies: the
+            # windows of a client in a company fit its zone there.
+            client_zones = {
+                (v.party.id, v.company.id): v.default_zone.id
+                for v in ClientAccount.search([
+                        ('default_zone', 'in', list(zones)),
+                        ])}
             client_windows = ClientWindow.search([
-                    ('party.default_zone', 'in', list(zones)),
+                    ('party.client_accounts.default_zone', 'in',
+                        list(zones)),
                     ])
             misfits = [w for w in client_windows
-                if not any(start <= w.start and w.end <= end
+                if (w.party.id, w.company.id) in client_zones
+                and not any(start <= w.start and w.end <= end
                     for start, end in fits[
-                        w.party.default_zone.id, w.weekday])]
+                        client_zones[w.party.id, w.company.id],
+                        w.weekday])]
             if not misfits:
                 return
             key = Warning.format(

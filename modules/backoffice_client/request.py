@@ -555,20 +555,29 @@ class Request(ValueCheckMixin, Workflow, ModelSQL, ModelView):
         Party = pool.get('party.party')
         Contact = pool.get('backoffice.client.contact')
         parties = cls._match_parties(requests)
-        to_write, to_create, created_for = [], [], []
+        by_company = defaultdict(list)
         for request in requests:
-            party = parties.get(request)
-            values = cls._client_values(request, party)
-            if party:
-                to_write.extend([[party], values])
-            else:
-                to_create.append(values)
-                created_for.append(request)
-        if to_write:
-            Party.write(*to_write)
-        if to_create:
-            for request, party in zip(created_for, Party.create(to_create)):
-                parties[request] = party
+            by_company[request.company].append(request)
+        # The billing and delivery choices are the company's (MultiValue
+        # fields of the context company): grant them in the company of the
+        # request, whichever company the approver works in.
+        for company, company_requests in by_company.items():
+            to_write, to_create, created_for = [], [], []
+            for request in company_requests:
+                party = parties.get(request)
+                values = cls._client_values(request, party)
+                if party:
+                    to_write.extend([[party], values])
+                else:
+                    to_create.append(values)
+                    created_for.append(request)
+            with Transaction().set_context(company=company.id):
+                if to_write:
+                    Party.write(*to_write)
+                if to_create:
+                    for request, party in zip(
+                            created_for, Party.create(to_create)):
+                        parties[request] = party
 
         with inactive_records():
             contacts = Contact.search([
