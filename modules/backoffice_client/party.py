@@ -454,7 +454,7 @@ class Party(
     @fields.depends('client_kind', 'client_type', 'client_status')
     def on_change_client_kind(self):
         if self.client_kind:
-            self.client_type = KIND_TYPES[self.client_kind]
+            self.client_type = KIND_TYPES.get(self.client_kind)
             # the client does not cascade on_change_client_type
             if not self.client_status:
                 self.client_status = 'prospect'
@@ -464,7 +464,7 @@ class Party(
         if self.client_type and not self.client_status:
             self.client_status = 'prospect'
         if (self.client_kind
-                and KIND_TYPES[self.client_kind] != self.client_type):
+                and KIND_TYPES.get(self.client_kind) != self.client_type):
             self.client_kind = None
 
     @classmethod
@@ -591,7 +591,9 @@ class Party(
                         party=party_name(), iban=iban))
             if values.keys() & {'client_type', 'client_kind'}:
                 kind, type_ = get('client_kind'), get('client_type')
-                if kind and KIND_TYPES[kind] != type_:
+                # a value outside the selection is refused by the ORM's own
+                # check of the selection, after this one
+                if kind in KIND_TYPES and KIND_TYPES[kind] != type_:
                     raise ClientValidationError(gettext(
                             'backoffice_client.msg_client_kind_type',
                             party=party_name(),

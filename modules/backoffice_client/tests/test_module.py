@@ -5,7 +5,7 @@ import datetime as dt
 import io
 from decimal import Decimal
 
-from trytond.model.exceptions import AccessError
+from trytond.model.exceptions import AccessError, ValidationError
 from trytond.model.modelview import AccessButtonError
 from trytond.modules.backoffice_client.exceptions import (
     ClientBlockedError, ClientValidationError, ContactAdminError,
@@ -424,6 +424,13 @@ class BackofficeClientTestCase(
                 Window.create([{'party': 999999, 'weekday': '0',
                             'start': time(6), 'end': time(8)}])
             self.assertIn('Party with id 999999', cm.exception.message)
+            # a kind outside the selection: the ORM refuses it
+            # (not an internal error of the kind and type check)
+            with self.assertRaises(ValidationError) as cm, \
+                    request():
+                Party.write([party], {'client_kind': '0'})
+            self.assertIn('"Client Kind"', cm.exception.message)
+            self.assertEqual(Party(party.id).client_kind, party.client_kind)
             self.assertEqual(
                 CreditLimit(value.id).credit_limit_amount, Decimal(1000))
             # the limit itself is accepted
