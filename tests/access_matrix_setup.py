@@ -116,12 +116,13 @@ def build():
         # Confirmed is gated: only the "Credit Review" group enters it
         Stage.write([stages['confirmed']], {'gate_group': review.id})
 
-        def sale(state='draft'):
+        def sale(state='draft', quantity=1):
             record = Sale(party=client)
             record.on_change_party()
             record.invoice_method = 'manual'
             record.lines = [{
-                    'type': 'line', 'product': product.id, 'quantity': 1,
+                    'type': 'line', 'product': product.id,
+                    'quantity': quantity,
                     'unit': unit.id, 'unit_price': Decimal('10'),
                     'base_price': Decimal('10')}]
             record.save()
@@ -161,6 +162,8 @@ def build():
                 'confirm': sale('quotation'),
                 'cancel': sale(),
                 'move': sale(),
+                'discount': sale(),
+                'split': sale(quantity=4),
                 'approve': request(),
                 'refuse': request(refusal_reason="No VAT number"),
                 'request': request(),

@@ -22,6 +22,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -254,6 +255,40 @@ def act_order_change_stage(s, fx, data):
         raise Refused("not moved")
 
 
+def _lines(key):
+    "The lines of the fixture's order key and the number of orders"
+    def snapshot(s, fx, data):
+        return (s('model.sale.line.search_read',
+                [('sale', '=', fx[key])], 0, None, [('id', 'ASC')],
+                ['quantity', 'unit_price']),
+            s('model.sale.sale.search_count', []))
+    return snapshot
+
+
+def act_order_discount(s, fx, data):
+    s.wizard('backoffice.order.discount', 'sale.sale', [fx['discount']],
+        'apply', {'rate': DECIMAL('0.1'), 'reason': "Loyal client"})
+    line, = s('model.sale.line.search_read',
+        [('sale', '=', fx['discount'])], 0, None, None, ['unit_price'])
+    # (the JSON of a Decimal, not decoded here)
+    assert Decimal(line['unit_price']['decimal']) == Decimal(9), line
+
+
+def act_order_split(s, fx, data):
+    line, = s('model.sale.line.search_read',
+        [('sale', '=', fx['split'])], 0, None, None, ['quantity', 'unit'])
+    s.wizard('backoffice.order.split', 'sale.sale', [fx['split']], 'split', {
+            'delivery_date': {
+                '__class__': 'date', 'year': 2030, 'month': 1, 'day': 7},
+            'lines': [{
+                    'line': line['id'], 'quantity': line['quantity'],
+                    'part_quantity': 1, 'unit': line['unit']}],
+            })
+    line, = s('model.sale.line.search_read',
+        [('sale', '=', fx['split'])], 0, None, None, ['quantity'])
+    assert line['quantity'] == 3, line
+
+
 def act_timeline_read(s, fx, data):
     entries = s('model.backoffice.order.activity.search_read',
         [('sale', '=', fx['order'])], 0, None, None,
@@ -386,6 +421,8 @@ ACTIONS = {
     'order.read': (None, act_order_read),
     'order.create': (_count('sale.sale'), act_order_create),
     'order.write': (_order, act_order_write),
+    'order.discount': (_lines('discount'), act_order_discount),
+    'order.split': (_lines('split'), act_order_split),
     'order.write state': (_order, act_order_write_state),
     'order.write stage': (_order, act_order_write_stage),
     'order.write review': (_order, act_order_write_review),
