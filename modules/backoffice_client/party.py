@@ -6,7 +6,7 @@ from collections import defaultdict
 import stdnum.exceptions
 from sql import Cast, Column, Literal, Null
 from sql.operators import Exists
-from sql.conditionals import Case, Coalesce
+from sql.conditionals import Case
 from stdnum import get_cc_module
 from stdnum import iban as stdnum_iban
 
@@ -405,17 +405,13 @@ class Party(
         return company
 
     @classmethod
-    def _client_account_value(cls, tables, column):
-        "The subquery of column of the party's values in the context company"
-        pool = Pool()
-        Value = pool.get('party.party.client_account')
+    def _client_account_value(cls, tables, name):
+        """The subquery of the value name of the party in the context company,
+        as _client_account_query gives it"""
         table, _ = tables[None]
-        value = Value.__table__()
-        return value, value.select(column(value),
-            where=(value.party == table.id)
-            & ((value.company == cls._context_company())
-                | (value.company == Null)),
-            order_by=[value.company.asc.nulls_last], limit=1)
+        query = cls._client_account_query()
+        return query.select(
+            Column(query, name), where=query.party == table.id)
 
     @classmethod
     def _domain_client_account(cls, domain, tables):
@@ -437,9 +433,7 @@ class Party(
 
     @classmethod
     def order_billing_scheme(cls, tables):
-        _, query = cls._client_account_value(
-            tables, lambda v: v.billing_scheme)
-        return [Coalesce(query, cls.default_billing_scheme())]
+        return [cls._client_account_value(tables, 'billing_scheme')]
 
     @classmethod
     def order_default_zone(cls, tables):
@@ -447,9 +441,8 @@ class Party(
         pool = Pool()
         Zone = pool.get('backoffice.zone')
         zone = Zone.__table__()
-        _, query = cls._client_account_value(
-            tables, lambda v: v.default_zone)
-        return [zone.select(zone.name, where=zone.id == query)]
+        return [zone.select(zone.name, where=zone.id
+                == cls._client_account_value(tables, 'default_zone'))]
 
     @fields.depends('client_kind', 'client_type', 'client_status')
     def on_change_client_kind(self):

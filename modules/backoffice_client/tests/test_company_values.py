@@ -137,6 +137,10 @@ class ClientCompanyValuesTestCase(unittest.TestCase):
                 Party.search([('default_zone.name', 'ilike', '%ZH')]),
                 [client])
             Party.search([], order=[('default_zone', 'ASC')])
+            # monthly before the others' default, order
+            self.assertEqual(Party.search([],
+                    order=[('billing_scheme', 'ASC'), ('id', 'ASC')])[0],
+                client)
             self.assertEqual(View.search([('id', '=', view_id)]),
                 [View(view_id)])
         values = self.read_values(client, user1, company1)
