@@ -1338,5 +1338,81 @@ class BackofficePricingTestCase(
             Sheet.compute([sheet])
             self.assertEqual(Sheet(sheet.id).line_count, 3)
 
+    @with_transaction()
+    def test_price_sheet_of_other_company(self):
+        """A user of another company neither reads, computes, exports nor
+        creates a company's price sheets, whatever company the request's
+        context names; nothing of the sheet changes"""
+        pool = Pool()
+        Sheet = pool.get('backoffice.price.sheet')
+        Line = pool.get('backoffice.price.sheet.line')
+        User = pool.get('res.user')
+        ModelData = pool.get('ir.model.data')
+        Export = pool.get('backoffice.price.sheet.export', type='wizard')
+        company1 = create_company()
+        company2 = create_company("Other")
+        with set_company(company1):
+            w = self.setup_world(company1)
+            self.rules({'party': w.bistro.id, 'level': 'product',
+                    'product': w.brie.id, 'fixed_price': D('14.50')})
+        groups = [ModelData.get_id(*g) for g in [
+                ('sale', 'group_sale'),
+                ('backoffice_pricing', 'group_pricing_admin')]]
+        user1, user2 = User.create([{
+                    'login': 'user%s' % c.id, 'name': 'User %s' % c.id,
+                    'companies': [('add', [c.id])], 'company': c.id,
+                    'groups': [('add', groups)],
+                    } for c in [company1, company2]])
+
+        @contextmanager
+        def acting(user, company):
+            with Transaction().set_user(user.id), \
+                    Transaction().set_context(company=company.id), \
+                    check_access():
+                yield
+
+        def export(sheet):
+            with Transaction().set_context(
+                    active_model=Sheet.__name__, active_id=sheet.id,
+                    active_ids=[sheet.id]):
+                session_id, _, _ = Export.create()
+                return Export.execute(session_id, {}, 'start')
+
+        with acting(user1, company1):
+            sheet, = Sheet.create([{'party': w.bistro.id}])
+            Sheet.compute([sheet])
+            self.assertTrue(export(sheet)['view']['defaults']['file'])
+        sheet = Sheet(sheet.id)
+        before = (sheet.computed_at, sheet.company, sheet.line_count)
+        line_ids = [l.id for l in sheet.lines]
+        self.assertEqual(len(line_ids), 3)
+
+        for company in [company2, company1]:
+            with self.subTest(context_company=company.id):
+                with acting(user2, company):
+                    for call in [
+                            lambda: Sheet.read([sheet.id], ['party']),
+                            lambda: Line.read(line_ids, ['unit_price']),
+                            lambda: Sheet.compute([Sheet(sheet.id)]),
+                            lambda: export(sheet),
+                            lambda: Sheet.create([{
+                                        'company': company1.id,
+                                        'party': w.bistro.id}]),
+                            ]:
+                        # the record rule of the sheet's company, which
+                        # its lines follow
+                        with self.assertRaisesRegex(AccessError,
+                                    r'^You are not allowed to (read|create) '
+                                    r'records .*of "Client Price Sheet'), \
+                                request():
+                            call()
+                    if company == company2:
+                        self.assertEqual(Sheet.search([]), [])
+                        self.assertEqual(Line.search([]), [])
+        sheet = Sheet(sheet.id)
+        self.assertEqual(
+            (sheet.computed_at, sheet.company, sheet.line_count), before)
+        self.assertEqual(Sheet.search([], count=True), 1)
+
 
 del ModuleTestCase
