@@ -7,10 +7,13 @@ load_tests, which pytest never calls: without this hook no scenario would run.
 Each scenario runs as Tryton runs it (doctest_setup, doctest_teardown and
 doctest_checker, the same option flags), one pytest item per file.
 
-Activating modules is the slow part of a cold run (minutes a set on
-SQLite): a scenario's set-up (create_company, create_chart) starts from the
-cached activation of its modules, which the module's test case shares,
-instead of activating them once more.
+Activating modules is the slow part of a cold run, so each set of modules
+is activated once per test-database cache and in layers: a set with no
+cached database starts from the cached database of the largest of our
+modules (or of the whole suite) that it contains and activates only the
+rest, as an administrator adds a module to a running database; a
+scenario's set-up (create_company, create_chart) starts from the cached
+activation of its modules, which the module's test case shares.
 """
 import doctest
 import functools
@@ -20,6 +23,13 @@ import unittest
 import pytest
 
 os.environ.setdefault('TRYTOND_DATABASE_URI', 'sqlite://')
+if os.environ['TRYTOND_DATABASE_URI'].startswith('sqlite'):
+    # Every clean_timeout seconds trytond 8.0 syncs its caches through the
+    # SQLite connection of the transaction that starts, which switches it to
+    # autocommit: what that transaction writes is never rolled back (a
+    # test's data stays for the next tests). A test database has one process
+    # at a time, with nothing to sync; the servers the tests start inherit it.
+    os.environ.setdefault('TRYTOND_CACHE__CLEAN_TIMEOUT', str(10 ** 9))
 
 
 def pytest_collect_file(parent, file_path):
@@ -101,34 +111,96 @@ def pytest_addoption(parser):
         "instead of the bounded CI count")
 
 
+# Our modules, each needing the ones before it (backoffice_pricing and
+# backoffice_order both need backoffice_client): the layers that sets of
+# modules are activated on
+SUITE = ['backoffice_zone', 'backoffice_client', 'backoffice_pricing',
+    'backoffice_order', 'backoffice_fleet']
+
+
 def pytest_configure(config):
+    # before anything imports activate_module by name
+    from trytond.tests import test_tryton
+    test_tryton.activate_module = activate_on_layers(
+        test_tryton.activate_module)
     from trytond.tests import tools
     tools.activate_modules = activate_once(tools.activate_modules)
 
 
+@functools.cache
+def _closure(modules):
+    from trytond.modules import get_module_info
+    seen = set()
+    todo = list(modules)
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(get_module_info(name).get('depends', []))
+    return frozenset(seen)
+
+
+def module_closure(modules):
+    "The modules and every module they depend on"
+    return _closure(tuple(sorted(modules)))
+
+
+def layer_below(modules):
+    """The largest of our modules (or the whole suite) whose activation
+    modules contain and add to, or None"""
+    needed = module_closure(modules)
+    layers = [[m] for m in SUITE] + [SUITE]
+    below = [l for l in layers if module_closure(l) < needed]
+    return max(below, key=lambda l: len(module_closure(l)), default=None)
+
+
+def activate_on_layers(activate_module):
+    """test_tryton.activate_module that, when modules have no cached
+    database, starts from the layer below them (restored from the cache, or
+    activated and cached the same way) instead of an empty database"""
+    from trytond.tests import test_tryton
+
+    @functools.wraps(activate_module)
+    def wrapper(modules, lang='en'):
+        if isinstance(modules, str):
+            modules = [modules]
+        if test_tryton.DB_CACHE and not test_tryton.db_exist():
+            name = '-'.join(modules) + ('' if lang == 'en' else '--' + lang)
+            if test_tryton.restore_db_cache(name):
+                return
+            base = layer_below(modules)
+            if base:
+                # leaves the base activated in the test database
+                wrapper(base, lang)
+        return activate_module(modules, lang)
+    return wrapper
+
+
 def activate_once(activate_modules):
     """activate_modules that activates a set of modules once per test-database
-    cache: with set-up functions, it restores the cached activation (the
-    database ModuleTestCase caches under the same name), runs them and caches
-    the result under the name upstream gives it"""
+    cache: it restores the cached activation (the database ModuleTestCase
+    caches under the same name) or activates the modules on their layer,
+    runs the set-up functions and caches the result under the name upstream
+    gives it"""
     from proteus import config as proteus_config
-    from trytond.tests import tools
-    from trytond.tests.test_tryton import backup_db_cache, restore_db_cache
+    from trytond.tests import test_tryton, tools
 
     @functools.wraps(activate_modules)
     def wrapper(modules, *setup):
         if isinstance(modules, str):
             modules = [modules]
-        if not setup:
-            return activate_modules(modules)
-        # upstream's cache name, so that its own activate_modules finds it
-        name = '-'.join(sorted(modules)) + '--' + '|'.join(
-            tools._func_name(f) for f in setup)
-        if restore_db_cache(name):
+        # upstream's cache names, so that its own activate_modules finds them
+        name = '-'.join(sorted(modules))
+        if setup:
+            name += '--' + '|'.join(tools._func_name(f) for f in setup)
+        if test_tryton.restore_db_cache(name):
             return proteus_config.set_trytond()
-        config = activate_modules(modules)
+        test_tryton.drop_db()
+        test_tryton.activate_module(sorted(modules))
+        config = proteus_config.set_trytond()
         for func in setup:
             func(config=config)
-        backup_db_cache(name)
+        if setup:
+            test_tryton.backup_db_cache(name)
         return config
     return wrapper

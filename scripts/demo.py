@@ -111,7 +111,14 @@ def write_config(var, port, sao):
         "\n"
         "[web]\n"
         f"listen = 127.0.0.1:{port}\n"
-        f"root = {sao}\n")
+        f"root = {sao}\n"
+        "\n"
+        # Every clean_timeout seconds trytond 8.0 syncs its caches through
+        # the SQLite connection of the request that starts, which switches
+        # it to autocommit: a request that fails would keep what it wrote.
+        # The demo is one server process, with nothing to sync.
+        "[cache]\n"
+        "clean_timeout = 1000000000\n")
     return config
 
 

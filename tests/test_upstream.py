@@ -13,12 +13,10 @@ import unittest.mock
 from pathlib import Path
 
 import pytest
+from conftest import SUITE, module_closure
 
 from trytond import backend
 
-OURS = [
-    'backoffice_zone', 'backoffice_client', 'backoffice_pricing',
-    'backoffice_order', 'backoffice_fleet']
 UPSTREAM = ['sale', 'sale_discount', 'sale_price_list', 'sale_credit_limit',
     'party']
 
@@ -41,30 +39,12 @@ def _scenarios():
             yield pytest.param(path, id=f'{module}/{path.name}')
 
 
-def _closure(modules):
-    "modules and every module they depend on"
-    from trytond.modules import get_module_info
-    seen = set()
-    todo = list(modules)
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        todo.extend(get_module_info(name).get('depends', []))
-    return seen
-
-
-@pytest.fixture(scope='module')
-def ours_closure():
-    return _closure(OURS)
-
-
 @pytest.fixture
-def with_our_modules(ours_closure):
+def with_our_modules():
     "Make activate_modules activate our modules too"
     from trytond.tests import tools
     original = tools.activate_modules
+    ours_closure = module_closure(SUITE)
 
     def activate_modules(modules, *setup):
         if isinstance(modules, str):
@@ -73,7 +53,7 @@ def with_our_modules(ours_closure):
         # the scenarios of sale, sale_discount and party share one cached
         # database per set-up (DB_CACHE keys on the list).
         extra = sorted(set(modules) - ours_closure)
-        return original(OURS + extra, *setup)
+        return original(SUITE + extra, *setup)
 
     with unittest.mock.patch.object(
             tools, 'activate_modules', activate_modules):
