@@ -30,11 +30,12 @@ import sys
 import time
 import traceback
 from collections import Counter
-from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
 
+from trytond.modules.backoffice_zone.tests.tools import (
+    request as rpc_request)
 from trytond.pool import Pool
 
 hypothesis = pytest.importorskip('hypothesis')
@@ -226,27 +227,6 @@ def origin(exception):
     return 'tryton'
 
 
-@contextmanager
-def savepoint():
-    "Run the block as a request: always undone afterwards"
-    from trytond.transaction import Transaction
-    transaction = Transaction()
-    cursor = transaction.connection.cursor()
-    if getattr(transaction.connection, 'in_transaction', True) is False:
-        # SQLite: releasing a savepoint that opened the transaction commits
-        # it; open the transaction first so the savepoint is nested
-        cursor.execute('BEGIN')
-    cursor.execute('SAVEPOINT fuzz')
-    try:
-        yield
-    finally:
-        cursor.execute('ROLLBACK TO SAVEPOINT fuzz')
-        cursor.execute('RELEASE SAVEPOINT fuzz')
-        transaction.counter += 1
-        for cache in transaction.cache.values():
-            cache.clear()
-
-
 def list_and_search(Model):
     "What the client does with the model's list: read its fields, search"
     view = Model.fields_view_get(view_type='tree')
@@ -432,7 +412,7 @@ def test_fuzz_models(world, request):
                 stats.counts['examples'] += 1
                 before = snapshot(Model, record, fields)
                 outcome = None
-                with savepoint():
+                with rpc_request(undo=True):
                     try:
                         if mode == 'create':
                             Model.create([dict(make(w), **values)])
@@ -451,7 +431,7 @@ def test_fuzz_models(world, request):
                 if outcome in {'module', 'other'}:
                     raise AssertionError(stats.errors[-1])
                 # after the refused (or accepted and undone) request
-                with savepoint():
+                with rpc_request(undo=True):
                     assert snapshot(Model, record, fields) == before, label
                     list_and_search(Model)
 
@@ -531,7 +511,8 @@ def test_fuzz_wizards(world, request):
                     context = {'active_model': model,
                         'active_ids': active[model],
                         'active_id': active[model][0]}
-                with savepoint(), Transaction().set_context(context):
+                with rpc_request(undo=True), \
+                        Transaction().set_context(context):
                     session_id, _, _ = Wizard.create()
                     try:
                         Wizard.execute(session_id,

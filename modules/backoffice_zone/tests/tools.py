@@ -4,15 +4,17 @@
 that undoes what it wrote when it fails, and a count of the SQL queries"""
 from contextlib import contextmanager
 
+from trytond.cache import MemoryCache
 from trytond.transaction import Transaction
 
 __all__ = ['count_queries', 'request']
 
 
 @contextmanager
-def request(transaction=None):
-    """Undo what the block wrote when it raises, as the RPC dispatcher rolls
-    back a failed request, so a test can check that nothing stored changed
+def request(transaction=None, undo=False):
+    """Undo what the block wrote when it raises (or always, with undo), as
+    the RPC dispatcher rolls back a failed request, so a test can check that
+    nothing stored changed
     """
     transaction = transaction or Transaction()
     cursor = transaction.connection.cursor()
@@ -25,13 +27,26 @@ def request(transaction=None):
     try:
         yield
     except Exception:
-        cursor.execute('ROLLBACK TO SAVEPOINT backoffice_test_request')
-        transaction.counter += 1
-        for cache in transaction.cache.values():
-            cache.clear()
+        _rollback(transaction, cursor)
         raise
+    if undo:
+        _rollback(transaction, cursor)
     else:
         cursor.execute('RELEASE SAVEPOINT backoffice_test_request')
+
+
+def _rollback(transaction, cursor):
+    "Roll back to the request's savepoint and forget what it cached"
+    cursor.execute('ROLLBACK TO SAVEPOINT backoffice_test_request')
+    cursor.execute('RELEASE SAVEPOINT backoffice_test_request')
+    transaction.counter += 1
+    for cache in transaction.cache.values():
+        cache.clear()
+    # what the caches kept for this transaction only (values read after the
+    # request wrote, e.g. a translated name), as a failed request's
+    # transaction ends with it
+    for cache in MemoryCache._instances.values():
+        cache._transaction_cache.pop(transaction, None)
 
 
 class _CountingCursor:
