@@ -162,28 +162,15 @@ class Contact(ValueCheckMixin, DeactivableMixin, sequence_ordered(), ModelSQL,
     # Validation ---------------------------------------------------------
 
     @classmethod
-    def create(cls, vlist):
-        # Before the INSERT: a refused contact leaves nothing behind.
-        cls.check_values(vlist)
-        cls._check_values([(None, v) for v in vlist])
-        return super().create(vlist)
-
-    @classmethod
     def check_modification(cls, mode, contacts, values=None, external=False):
         super().check_modification(
             mode, contacts, values=values, external=external)
-        if mode == 'write':
-            cls._check_values([(c, values) for c in contacts])
-        # Before the change, so a refused one leaves everything as it was
-        if mode == 'write' and values.keys() & {'roles', 'active', 'party'}:
-            parties = {c.party.id for c in contacts}
-            if values.get('party'):
-                parties.add(values['party'])
+        # The clients a contact leaves are checked before: afterwards
+        # nothing tells which they were (validate_fields checks the others).
+        if mode == 'write' and values.get('party'):
             cls.check_admins(
-                parties, changes={c.id: values for c in contacts},
-                field=next(iter(
-                        f for f in ['roles', 'active', 'party']
-                        if f in values)))
+                {c.party.id for c in contacts} - {values['party']},
+                changes={c.id: values for c in contacts}, field='party')
         elif mode == 'delete':
             cls.check_admins(
                 {c.party.id for c in contacts},
@@ -194,41 +181,17 @@ class Contact(ValueCheckMixin, DeactivableMixin, sequence_ordered(), ModelSQL,
         super().validate_fields(contacts, field_names)
         cls.check_email(contacts, field_names)
         cls.check_roles(contacts, field_names)
-        if field_names & {'roles', 'active', 'party', 'web_user'}:
-            cls.check_admins({c.party.id for c in contacts})
-
-    @classmethod
-    def _check_values(cls, items):
-        "Check (contact or None, values) about to be stored"
-        pool = Pool()
-        Party = pool.get('party.party')
-        for contact, values in items:
-            def get(name, default=None):
-                if name in values:
-                    return values[name]
-                return getattr(contact, name) if contact else default
-            if not (values.keys() & {'email', 'roles', 'active'}
-                    or contact is None):
-                continue
-            party = get('party')
-            if isinstance(party, int):
-                with without_check_access(), inactive_records():
-                    party = Party(party)
-            party_name = party.rec_name if party else ''
-            email = get('email')
-            if 'email' in values and email:
-                try:
-                    check_email_address(email)
-                except EmailNotValidError as exception:
-                    raise ContactError(gettext(
-                            'backoffice_client.msg_contact_email_invalid',
-                            email=email, contact=get('name') or '',
-                            party=party_name)) from exception
-            roles = get('roles', cls.default_roles())
-            if get('active', True) and not roles:
-                raise ContactError(gettext(
-                        'backoffice_client.msg_contact_roles_required',
-                        contact=get('name') or '', party=party_name))
+        admin_fields = field_names & {'roles', 'active', 'party'}
+        if admin_fields or 'web_user' in field_names:
+            # The message names the field that removed the Admin; a create
+            # (all the fields) removes none.
+            field = None
+            if len(admin_fields) < 3:
+                field = next((f for f in ['roles', 'active', 'party']
+                        if f in admin_fields), None)
+            cls.check_admins({c.party.id for c in contacts},
+                changes={c.id: {} for c in contacts} if field else None,
+                field=field)
 
     @classmethod
     def check_email(cls, contacts, field_names=None):
@@ -260,30 +223,13 @@ class Contact(ValueCheckMixin, DeactivableMixin, sequence_ordered(), ModelSQL,
         """Raise when a client with portal logins has no active contact with
         the Admin role
 
-        changes: {contact id: values} about to be written; deleted: the ids
-        of contacts about to be deleted. Two queries for all the clients."""
+        changes: {contact id: values} about to be written (values empty:
+        written, the message names these contacts); deleted: the ids of
+        contacts about to be deleted. Two queries for all the clients."""
         pool = Pool()
-        WebUser = pool.get('web.user')
         Party = pool.get('party.party')
         changes = changes or {}
-        party_ids = [p for p in party_ids if p is not None]
-        if not party_ids:
-            return
-        transaction = Transaction()
-        cursor = transaction.connection.cursor()
-        user = WebUser.__table__()
-        party = Party.__table__()
-        logins = defaultdict(list)
-        for sub_ids in grouped_slice(party_ids, query_batch_size()):
-            cursor.execute(*user.join(
-                    party, condition=user.party == party.id).select(
-                    user.party, user.email,
-                    where=reduce_ids(user.party, list(sub_ids))
-                    & (user.active == Literal(True))
-                    & (party.client_type != Null),
-                    order_by=[user.email.asc]))
-            for party_id, email in cursor:
-                logins[party_id].append(email or '')
+        logins = cls._portal_logins([p for p in party_ids if p is not None])
         if not logins:
             return
         admins = set()
@@ -324,6 +270,28 @@ class Contact(ValueCheckMixin, DeactivableMixin, sequence_ordered(), ModelSQL,
                         **values))
             raise ContactAdminError(gettext(
                     'backoffice_client.msg_contact_admin_required', **values))
+
+    @classmethod
+    def _portal_logins(cls, party_ids):
+        "{party id: emails} of the active web users of the clients"
+        pool = Pool()
+        WebUser = pool.get('web.user')
+        Party = pool.get('party.party')
+        cursor = Transaction().connection.cursor()
+        user = WebUser.__table__()
+        party = Party.__table__()
+        logins = defaultdict(list)
+        for sub_ids in grouped_slice(party_ids, query_batch_size()):
+            cursor.execute(*user.join(
+                    party, condition=user.party == party.id).select(
+                    user.party, user.email,
+                    where=reduce_ids(user.party, list(sub_ids))
+                    & (user.active == Literal(True))
+                    & (party.client_type != Null),
+                    order_by=[user.email.asc]))
+            for party_id, email in cursor:
+                logins[party_id].append(email or '')
+        return logins
 
     @classmethod
     def on_modification(cls, mode, contacts, field_names=None):

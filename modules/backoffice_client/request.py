@@ -20,10 +20,10 @@ from .access import SERVER, ServerFieldsMixin
 from .contact import check_email_address
 from .exceptions import (
     RequestDuplicateWarning, RequestError, RequestStateError)
-from .party import (
-    BILLING_SCHEMES, CLIENT_KINDS, DELIVERY_METHODS, KIND_TYPES,
-    PAYMENT_METHODS, query_batch_size, vat_candidates, vat_key, vat_types,
-    vat_valid)
+from .client_account import (
+    BILLING_SCHEMES, DELIVERY_METHODS, PAYMENT_METHODS)
+from .party import CLIENT_KINDS, KIND_TYPES, query_batch_size
+from .vat import vat_candidates, vat_key, vat_types, vat_valid
 
 # Set while the configuration approves requests as they arrive (private:
 # RPC callers cannot set context keys starting with "_")
