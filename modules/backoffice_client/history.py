@@ -278,7 +278,6 @@ class SalesHistoryCSV(Report):
     def render_csv(cls, party_ids, data):
         pool = Pool()
         Line = pool.get('sale.line')
-        Sale = pool.get('sale.sale')
         domain = cls.sale_domain(
             list(map(int, party_ids)),
             from_date=data.get('from_date'), to_date=data.get('to_date'),
@@ -291,17 +290,57 @@ class SalesHistoryCSV(Report):
         lines = Line.search(domain, order=[
                 ('sale.sale_date', 'ASC'), ('sale.id', 'ASC'),
                 ('sequence', 'ASC NULLS FIRST'), ('id', 'ASC')])
-        states = dict(Sale.fields_get(['state'])['state']['selection'])
-        amounts = cls._sale_amounts({l.sale for l in lines})
         output = io.StringIO()
         writer = csv.writer(output)
-        writer.writerow([gettext('backoffice_client.msg_csv_%s' % c)
-                for c in [
-                    'client_code', 'client', 'sale', 'reference', 'date',
-                    'state', 'product_code', 'product', 'description',
-                    'quantity', 'unit', 'unit_price', 'amount', 'currency',
-                    'sale_untaxed', 'sale_tax', 'sale_total',
-                    'client_currency']])
+        writer.writerow(cls._csv_header())
+        totals = cls._write_lines(writer, lines)
+        # one totals row per client (and currency)
+        for (party, currency), (untaxed, tax, total) in sorted(
+                totals.items(), key=lambda i: (i[0][0].name or '', i[0][0].id,
+                    i[0][1].id if i[0][1] else 0)):
+            writer.writerow([
+                    party.code,
+                    gettext('backoffice_client.msg_csv_total',
+                        client=party.name),
+                    *[''] * 12,
+                    str(untaxed), str(tax), str(total),
+                    currency.code if currency else '',
+                    ])
+        # with a BOM, spreadsheets open the accents right
+        return output.getvalue().encode('utf-8-sig')
+
+    @classmethod
+    def _csv_header(cls):
+        return [
+            gettext('backoffice_client.msg_csv_client_code'),
+            gettext('backoffice_client.msg_csv_client'),
+            gettext('backoffice_client.msg_csv_sale'),
+            gettext('backoffice_client.msg_csv_reference'),
+            gettext('backoffice_client.msg_csv_date'),
+            gettext('backoffice_client.msg_csv_state'),
+            gettext('backoffice_client.msg_csv_product_code'),
+            gettext('backoffice_client.msg_csv_product'),
+            gettext('backoffice_client.msg_csv_description'),
+            gettext('backoffice_client.msg_csv_quantity'),
+            gettext('backoffice_client.msg_csv_unit'),
+            gettext('backoffice_client.msg_csv_unit_price'),
+            gettext('backoffice_client.msg_csv_amount'),
+            gettext('backoffice_client.msg_csv_currency'),
+            gettext('backoffice_client.msg_csv_sale_untaxed'),
+            gettext('backoffice_client.msg_csv_sale_tax'),
+            gettext('backoffice_client.msg_csv_sale_total'),
+            gettext('backoffice_client.msg_csv_client_currency'),
+            ]
+
+    @classmethod
+    def _write_lines(cls, writer, lines):
+        """Write a row per sale line; return the totals {(party, currency):
+        [untaxed, tax, total]} of the sales in the currency of their
+        client"""
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        states = dict(Sale.fields_get(['state'])['state']['selection'])
+        amounts = cls._sale_amounts({l.sale for l in lines})
         written = set()
         totals = {}
         for line in lines:
@@ -314,8 +353,8 @@ class SalesHistoryCSV(Report):
                 currency, untaxed, tax, total = amounts[sale]
                 sale_amounts = [str(untaxed), str(tax), str(total),
                     currency.code if currency else '']
-                key = (sale.party, currency)
-                party_totals = totals.setdefault(key, [Decimal(0)] * 3)
+                party_totals = totals.setdefault(
+                    (sale.party, currency), [Decimal(0)] * 3)
                 for i, amount in enumerate([untaxed, tax, total]):
                     party_totals[i] += amount
             writer.writerow([
@@ -337,20 +376,7 @@ class SalesHistoryCSV(Report):
                     sale.currency.code,
                     *sale_amounts,
                     ])
-        # one totals row per client (and currency)
-        for (party, currency), (untaxed, tax, total) in sorted(
-                totals.items(), key=lambda i: (i[0][0].name or '', i[0][0].id,
-                    i[0][1].id if i[0][1] else 0)):
-            writer.writerow([
-                    party.code,
-                    gettext('backoffice_client.msg_csv_total',
-                        client=party.name),
-                    *[''] * 12,
-                    str(untaxed), str(tax), str(total),
-                    currency.code if currency else '',
-                    ])
-        # with a BOM, spreadsheets open the accents right
-        return output.getvalue().encode('utf-8-sig')
+        return totals
 
     @classmethod
     def _sale_amounts(cls, sales):
