@@ -57,8 +57,7 @@ class Contact(ValueCheckMixin, DeactivableMixin, sequence_ordered(), ModelSQL,
             ],
         help="The client the person orders or receives for.")
     name = fields.Char(
-        "Name", required=True,
-        help="The name of the person.")
+        "Name", required=True)
     email = fields.Char(
         "Email",
         help="Where the person gets the notifications; also the login of "

@@ -237,12 +237,10 @@ class Party(metaclass=PoolMeta):
             help="The mean number of days between two orders."),
         'get_insights')
     first_order_date = fields.Function(fields.Date(
-            "First Order",
-            help="The date of the first order."),
+            "First Order"),
         'get_insights')
     last_order_date = fields.Function(fields.Date(
-            "Last Order",
-            help="The date of the latest order."),
+            "Last Order"),
         'get_insights')
     top_products_quantity = fields.Function(fields.Many2Many(
             'backoffice.client.product', None, None,
@@ -404,11 +402,9 @@ class ClientMonthly(ModelSQL, ModelView):
         context={
             'company': Eval('company', -1),
             },
-        depends={'company'},
-        help="The client who ordered.")
+        depends={'company'})
     company = fields.Many2One(
-        'company.company', "Company", readonly=True,
-        help="The company the client ordered from.")
+        'company.company', "Company", readonly=True)
     month = fields.Date(
         "Month", readonly=True,
         help="The first day of the month.")
@@ -464,18 +460,15 @@ class ClientProduct(ModelSQL, ModelView):
         context={
             'company': Eval('company', -1),
             },
-        depends={'company'},
-        help="The client who ordered.")
+        depends={'company'})
     company = fields.Many2One(
-        'company.company', "Company", readonly=True,
-        help="The company the client ordered from.")
+        'company.company', "Company", readonly=True)
     product = fields.Many2One(
         'product.product', "Product", readonly=True,
         context={
             'company': Eval('company', -1),
             },
-        depends={'company'},
-        help="The product ordered.")
+        depends={'company'})
     quantity = fields.Float(
         "Quantity", digits='unit', readonly=True,
         help="The quantity ordered, in the default unit of the product.")
