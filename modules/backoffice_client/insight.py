@@ -116,22 +116,15 @@ class Party(metaclass=PoolMeta):
 
     @classmethod
     def get_insight_currency(cls, parties, name):
-        pool = Pool()
-        Company = pool.get('company.company')
-        company_id = Transaction().context.get('company')
-        currency = None
-        if company_id is not None and company_id >= 0:
-            currency = Company(company_id).currency.id
-        return {p.id: currency for p in parties}
+        _, currency_id = _context_company()
+        return {p.id: currency_id for p in parties}
 
     @classmethod
     def get_insights(cls, parties, names):
         pool = Pool()
         Company = pool.get('company.company')
-        company_id = Transaction().context.get('company')
-        company = None
-        if company_id is not None and company_id >= 0:
-            company = Company(company_id)
+        company_id, _ = _context_company()
+        company = Company(company_id) if company_id is not None else None
         figures = cls.compute_insights([p.id for p in parties], company)
         return {name: {p.id: figures[p.id][name] for p in parties}
             for name in names}

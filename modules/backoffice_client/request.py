@@ -19,8 +19,7 @@ from trytond.transaction import Transaction
 from .client_account import (
     BILLING_SCHEMES, DELIVERY_METHODS, PAYMENT_METHODS)
 from .contact import check_email_address
-from .exceptions import (
-    RequestDuplicateWarning, RequestError, RequestStateError)
+from .exceptions import RequestError, RequestStateError
 from .party import CLIENT_KINDS, KIND_TYPES, query_batch_size
 from .vat import vat_candidates, vat_key, vat_types, vat_valid
 
@@ -330,24 +329,6 @@ class Request(ValueCheckMixin, Workflow, ModelSQL, ModelView):
                 for email, party_id in cursor:
                     for request_id in by_email.get(email, []):
                         result[request_id].add(party_id)
-
-    @classmethod
-    def check_duplicates(cls, requests):
-        "Warn the person who approves requests that match existing parties"
-        pool = Pool()
-        Warning = pool.get('res.user.warning')
-        with_duplicates = [r for r in requests if r.duplicates]
-        if not with_duplicates:
-            return
-        key = Warning.format(
-            'backoffice_client.request_duplicates', with_duplicates)
-        if Warning.check(key):
-            request = with_duplicates[0]
-            raise RequestDuplicateWarning(key, gettext(
-                    'backoffice_client.msg_request_duplicates',
-                    request=request.rec_name,
-                    clients=', '.join(
-                        p.rec_name for p in request.duplicates)))
 
     # Validation ---------------------------------------------------------
 
