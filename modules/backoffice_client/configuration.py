@@ -5,7 +5,7 @@ from trytond.modules.company.model import (
     CompanyMultiValueMixin, CompanyValueMixin)
 from trytond.pool import Pool
 
-from .party import DELIVERY_METHODS, PAYMENT_METHODS
+from .client_account import DELIVERY_METHODS, PAYMENT_METHODS
 
 auto_approve_b2b = fields.Boolean(
     "Approve Business Requests Automatically",

@@ -1,23 +1,24 @@
 # This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
 # level of this repository contains the full copyright notices and license terms.
+"""The people of a client: their roles, notifications, and the Admin a
+client with portal logins keeps (their logins: portal.py)"""
 import re
 from collections import defaultdict
 
 from sql import Literal, Null
-from sql.functions import Lower
 
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, ModelSQL, ModelView, Unique, fields, sequence_ordered)
 from trytond.modules.backoffice_zone.values import ValueCheckMixin
 from trytond.pool import Pool, PoolMeta
-from trytond.pyson import Bool, Eval
+from trytond.pyson import Eval
 from trytond.tools import grouped_slice, reduce_ids
 from trytond.tools.email_ import EmailNotValidError, validate_email
 from trytond.transaction import (
     Transaction, inactive_records, without_check_access)
 
-from .exceptions import ContactAdminError, ContactError, PortalLoginError
+from .exceptions import ContactAdminError, ContactError
 from .party import query_batch_size
 
 # What any email address looks like; trytond's validate_email checks more
@@ -56,9 +57,7 @@ class Contact(ValueCheckMixin, DeactivableMixin, sequence_ordered(), ModelSQL,
             ('client_type', '!=', None),
             ],
         help="The client the person orders or receives for.")
-    name = fields.Char(
-        "Name", required=True,
-        help="The name of the person.")
+    name = fields.Char("Name", required=True)
     email = fields.Char(
         "Email",
         help="Where the person gets the notifications; also the login of "
@@ -100,13 +99,6 @@ class Contact(ValueCheckMixin, DeactivableMixin, sequence_ordered(), ModelSQL,
             ('web_user_unique', Unique(t, t.web_user),
                 'backoffice_client.msg_contact_web_user_unique'),
             ]
-        cls._buttons.update({
-                'create_portal_login': {
-                    'invisible': Bool(Eval('web_user')),
-                    'readonly': ~Eval('email'),
-                    'depends': ['web_user', 'email'],
-                    },
-                })
 
     @classmethod
     def default_roles(cls):
@@ -162,28 +154,15 @@ class Contact(ValueCheckMixin, DeactivableMixin, sequence_ordered(), ModelSQL,
     # Validation ---------------------------------------------------------
 
     @classmethod
-    def create(cls, vlist):
-        # Before the INSERT: a refused contact leaves nothing behind.
-        cls.check_values(vlist)
-        cls._check_values([(None, v) for v in vlist])
-        return super().create(vlist)
-
-    @classmethod
     def check_modification(cls, mode, contacts, values=None, external=False):
         super().check_modification(
             mode, contacts, values=values, external=external)
-        if mode == 'write':
-            cls._check_values([(c, values) for c in contacts])
-        # Before the change, so a refused one leaves everything as it was
-        if mode == 'write' and values.keys() & {'roles', 'active', 'party'}:
-            parties = {c.party.id for c in contacts}
-            if values.get('party'):
-                parties.add(values['party'])
+        # The clients a contact leaves are checked before: afterwards
+        # nothing tells which they were (validate_fields checks the others).
+        if mode == 'write' and values.get('party'):
             cls.check_admins(
-                parties, changes={c.id: values for c in contacts},
-                field=next(iter(
-                        f for f in ['roles', 'active', 'party']
-                        if f in values)))
+                {c.party.id for c in contacts} - {values['party']},
+                changes={c.id: values for c in contacts}, field='party')
         elif mode == 'delete':
             cls.check_admins(
                 {c.party.id for c in contacts},
@@ -194,41 +173,17 @@ class Contact(ValueCheckMixin, DeactivableMixin, sequence_ordered(), ModelSQL,
         super().validate_fields(contacts, field_names)
         cls.check_email(contacts, field_names)
         cls.check_roles(contacts, field_names)
-        if field_names & {'roles', 'active', 'party', 'web_user'}:
-            cls.check_admins({c.party.id for c in contacts})
-
-    @classmethod
-    def _check_values(cls, items):
-        "Check (contact or None, values) about to be stored"
-        pool = Pool()
-        Party = pool.get('party.party')
-        for contact, values in items:
-            def get(name, default=None):
-                if name in values:
-                    return values[name]
-                return getattr(contact, name) if contact else default
-            if not (values.keys() & {'email', 'roles', 'active'}
-                    or contact is None):
-                continue
-            party = get('party')
-            if isinstance(party, int):
-                with without_check_access(), inactive_records():
-                    party = Party(party)
-            party_name = party.rec_name if party else ''
-            email = get('email')
-            if 'email' in values and email:
-                try:
-                    check_email_address(email)
-                except EmailNotValidError as exception:
-                    raise ContactError(gettext(
-                            'backoffice_client.msg_contact_email_invalid',
-                            email=email, contact=get('name') or '',
-                            party=party_name)) from exception
-            roles = get('roles', cls.default_roles())
-            if get('active', True) and not roles:
-                raise ContactError(gettext(
-                        'backoffice_client.msg_contact_roles_required',
-                        contact=get('name') or '', party=party_name))
+        admin_fields = field_names & {'roles', 'active', 'party'}
+        if admin_fields or 'web_user' in field_names:
+            # The message names the field that removed the Admin; a create
+            # (all the fields) removes none.
+            field = None
+            if len(admin_fields) < 3:
+                field = next((f for f in ['roles', 'active', 'party']
+                        if f in admin_fields), None)
+            cls.check_admins({c.party.id for c in contacts},
+                changes={c.id: {} for c in contacts} if field else None,
+                field=field)
 
     @classmethod
     def check_email(cls, contacts, field_names=None):
@@ -260,30 +215,13 @@ class Contact(ValueCheckMixin, DeactivableMixin, sequence_ordered(), ModelSQL,
         """Raise when a client with portal logins has no active contact with
         the Admin role
 
-        changes: {contact id: values} about to be written; deleted: the ids
-        of contacts about to be deleted. Two queries for all the clients."""
+        changes: {contact id: values} about to be written (values empty:
+        written, the message names these contacts); deleted: the ids of
+        contacts about to be deleted. Two queries for all the clients."""
         pool = Pool()
-        WebUser = pool.get('web.user')
         Party = pool.get('party.party')
         changes = changes or {}
-        party_ids = [p for p in party_ids if p is not None]
-        if not party_ids:
-            return
-        transaction = Transaction()
-        cursor = transaction.connection.cursor()
-        user = WebUser.__table__()
-        party = Party.__table__()
-        logins = defaultdict(list)
-        for sub_ids in grouped_slice(party_ids, query_batch_size()):
-            cursor.execute(*user.join(
-                    party, condition=user.party == party.id).select(
-                    user.party, user.email,
-                    where=reduce_ids(user.party, list(sub_ids))
-                    & (user.active == Literal(True))
-                    & (party.client_type != Null),
-                    order_by=[user.email.asc]))
-            for party_id, email in cursor:
-                logins[party_id].append(email or '')
+        logins = cls._portal_logins([p for p in party_ids if p is not None])
         if not logins:
             return
         admins = set()
@@ -326,80 +264,26 @@ class Contact(ValueCheckMixin, DeactivableMixin, sequence_ordered(), ModelSQL,
                     'backoffice_client.msg_contact_admin_required', **values))
 
     @classmethod
-    def on_modification(cls, mode, contacts, field_names=None):
+    def _portal_logins(cls, party_ids):
+        "{party id: emails} of the active web users of the clients"
         pool = Pool()
         WebUser = pool.get('web.user')
-        super().on_modification(mode, contacts, field_names=field_names)
-        if mode == 'write' and 'email' in field_names:
-            # The portal login follows the email the office keeps.
-            to_write = []
-            for contact in contacts:
-                if (contact.web_user and contact.email
-                        and contact.web_user.email != contact.email.lower()):
-                    to_write.extend([
-                            [contact.web_user], {'email': contact.email}])
-            if to_write:
-                with without_check_access():
-                    WebUser.write(*to_write)
-
-    @classmethod
-    def copy(cls, contacts, default=None):
-        default = default.copy() if default is not None else {}
-        # A login belongs to one person.
-        default.setdefault('web_user', None)
-        return super().copy(contacts, default=default)
-
-    @classmethod
-    @ModelView.button
-    def create_portal_login(cls, contacts):
-        """Create the portal login of the contacts: a web user of the client
-        with the email of the contact, or the existing one of that email
-        when it belongs to the same client"""
-        pool = Pool()
-        WebUser = pool.get('web.user')
-        user = WebUser.__table__()
-        contacts = [c for c in contacts if not c.web_user]
-        for contact in contacts:
-            if not contact.email:
-                raise PortalLoginError(gettext(
-                        'backoffice_client.msg_portal_email_required',
-                        contact=contact.name, party=contact.party.rec_name))
-        if not contacts:
-            return
+        Party = pool.get('party.party')
         cursor = Transaction().connection.cursor()
-        existing = {}
-        emails = sorted({c.email.lower() for c in contacts})
-        for sub_emails in grouped_slice(emails, query_batch_size()):
-            cursor.execute(*user.select(user.id, Lower(user.email),
-                    user.party,
-                    where=Lower(user.email).in_(list(sub_emails))
-                    & (user.active == Literal(True))))
-            for id_, email, party_id in cursor:
-                existing[email] = (id_, party_id)
-        to_create, to_link = [], []
-        for contact in contacts:
-            email = contact.email.lower()
-            if email in existing:
-                id_, party_id = existing[email]
-                if party_id != contact.party.id:
-                    raise PortalLoginError(gettext(
-                            'backoffice_client.msg_portal_email_used',
-                            email=contact.email, contact=contact.name,
-                            party=contact.party.rec_name))
-                to_link.extend([[contact], {'web_user': id_}])
-            else:
-                to_create.append(contact)
-        # The button's groups are the permission: the office creates the
-        # logins of its clients without administering web users.
-        with without_check_access():
-            users = WebUser.create([{
-                        'email': c.email,
-                        'party': c.party.id,
-                        } for c in to_create])
-        for contact, web_user in zip(to_create, users):
-            to_link.extend([[contact], {'web_user': web_user.id}])
-        if to_link:
-            cls.write(*to_link)
+        user = WebUser.__table__()
+        party = Party.__table__()
+        logins = defaultdict(list)
+        for sub_ids in grouped_slice(party_ids, query_batch_size()):
+            cursor.execute(*user.join(
+                    party, condition=user.party == party.id).select(
+                    user.party, user.email,
+                    where=reduce_ids(user.party, list(sub_ids))
+                    & (user.active == Literal(True))
+                    & (party.client_type != Null),
+                    order_by=[user.email.asc]))
+            for party_id, email in cursor:
+                logins[party_id].append(email or '')
+        return logins
 
 
 class Party(metaclass=PoolMeta):
@@ -412,55 +296,3 @@ class Party(metaclass=PoolMeta):
             },
         help="The people who order, see or receive for the client, with "
         "their roles and portal logins.")
-
-
-class WebUser(metaclass=PoolMeta):
-    __name__ = 'web.user'
-
-    client_contact = fields.Function(fields.Many2One(
-            'backoffice.client.contact', "Client Contact",
-            help="The contact of the client who logs in with this user."),
-        'get_client_contact', searcher='search_client_contact')
-
-    @classmethod
-    def get_client_contact(cls, users, name):
-        pool = Pool()
-        Contact = pool.get('backoffice.client.contact')
-        result = dict.fromkeys(map(int, users))
-        with inactive_records():
-            for contact in Contact.search([
-                        ('web_user', 'in', list(result.keys())),
-                        ]):
-                result[contact.web_user.id] = contact.id
-        return result
-
-    @classmethod
-    def search_client_contact(cls, name, clause):
-        pool = Pool()
-        Contact = pool.get('backoffice.client.contact')
-        _, operator, value = clause[:3]
-        nested = clause[0][len(name) + 1:]
-        if not nested:
-            nested = 'rec_name' if isinstance(value, str) else 'id'
-        with inactive_records():
-            contacts = Contact.search(
-                [(nested, operator, value), ('web_user', '!=', None)],
-                query=True)
-        table = Contact.__table__()
-        return [('id', 'in', table.select(
-                    table.web_user, where=table.id.in_(contacts)))]
-
-    def client_has_role(self, role):
-        """Whether the user may act as role for its client: the server-side
-        test of the portal"""
-        contact = self.client_contact
-        return bool(contact and contact.party == self.party
-            and contact.has_role(role))
-
-    @classmethod
-    def validate_fields(cls, users, field_names):
-        pool = Pool()
-        Contact = pool.get('backoffice.client.contact')
-        super().validate_fields(users, field_names)
-        if field_names & {'party', 'active'}:
-            Contact.check_admins({u.party.id for u in users if u.party})

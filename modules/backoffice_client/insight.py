@@ -11,10 +11,10 @@ company at the rate of the sale date."""
 import datetime as dt
 from decimal import Decimal
 
-from sql import Literal, Null, Union, Window, With
+from sql import Literal, Null, Window
 from sql.aggregate import Count, Max, Min, Sum
-from sql.conditionals import Case, Coalesce
-from sql.functions import DateTrunc, RowNumber
+from sql.conditionals import Coalesce
+from sql.functions import RowNumber
 
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
@@ -24,158 +24,10 @@ from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction
 
 from .party import query_batch_size
+from .sale_lines import SaleLines, sale_states
 
 # How many products the top lists of a client show
 TOP = 10
-
-
-def sale_states():
-    "The states of the sales that count: the orders the client confirmed"
-    return ['confirmed', 'processing', 'done']
-
-
-class SaleLines:
-    """The sale lines that count, grouped as little as the conversions
-    allow, then converted
-
-    The lines are first summed per client and, for a product, per product
-    and unit; the lines of the sales in another currency than the company's
-    also per currency and date, as their rate changes with the date. The
-    units and rates are then joined on these few sums instead of on every
-    line. The two kinds of sales are summed apart (UNION ALL): the database
-    then knows that the sums in the company's currency are few and sums
-    them in memory.
-
-    month=True also groups by month (the sales without line count too);
-    products=False leaves the products out; orders=True (with month only)
-    sums the lines per sale first to count the sales and give the first sale
-    id, the others give the last date and the number of lines."""
-
-    def __init__(self, company_id, currency_id, party_ids=None,
-            products=True, month=False, orders=False):
-        pool = Pool()
-        Sale = pool.get('sale.sale')
-        Line = pool.get('sale.line')
-        Currency = pool.get('currency.currency')
-        Product = pool.get('product.product')
-        Template = pool.get('product.template')
-        Uom = pool.get('product.uom')
-
-        def sales_where(sale, foreign):
-            where = (sale.state.in_(sale_states())
-                & (sale.company == (company_id if company_id is not None
-                        else -1)))
-            if foreign:
-                where &= sale.currency != currency_id
-            else:
-                where &= sale.currency == currency_id
-            if party_ids is not None:
-                where &= reduce_ids(sale.party, list(party_ids))
-            return where
-
-        def branch(foreign):
-            sale = Sale.__table__()
-            line = Line.__table__()
-            quantity = Coalesce(line.actual_quantity, line.quantity)
-            line_keys = [line.product, line.unit] if products else []
-            line_sums = [
-                Sum(quantity).as_('quantity'),
-                # in numeric, not float: the sum of many lines is exact
-                Sum(Line.unit_price.sql_cast(quantity) * line.unit_price
-                    ).as_('amount'),
-                Min(line.id).as_('line_id'),
-                ]
-            if orders:
-                # The lines summed per sale first: a sale is then one row
-                # and counting the sales needs no COUNT(DISTINCT), which the
-                # database sorts for.
-                filtered = Sale.__table__()
-                lines = line.select(
-                    line.sale.as_('sale'), *line_keys, *line_sums,
-                    where=(line.type == 'line')
-                    & line.sale.in_(filtered.select(
-                            filtered.id,
-                            where=sales_where(filtered, foreign))),
-                    group_by=[line.sale, *line_keys])
-                from_ = sale.join(lines, 'LEFT' if month else 'INNER',
-                    condition=lines.sale == sale.id)
-                line_keys = [lines.product, lines.unit] if products else []
-                sums = [
-                    Sum(lines.quantity).as_('quantity'),
-                    Sum(lines.amount).as_('amount'),
-                    Min(lines.line_id).as_('line_id'),
-                    Min(sale.id).as_('sale_id'),
-                    Max(sale.sale_date).as_('last_date'),
-                    Count(sale.id).as_('orders'),
-                    ]
-            else:
-                from_ = sale.join(line,
-                    condition=(line.sale == sale.id)
-                    & (line.type == 'line'))
-                sums = line_sums + [
-                    Max(sale.sale_date).as_('last_date'),
-                    Count(line.id).as_('line_count'),
-                    ]
-            if foreign:
-                rate_date = sale.sale_date
-            else:
-                rate_date = Sale.sale_date.sql_cast(Literal(None))
-            # the same columns in the same order in both branches
-            columns = [
-                sale.party, sale.company, sale.currency,
-                rate_date.as_('rate_date'), *line_keys]
-            group_by = [sale.party, sale.company, sale.currency, *line_keys]
-            if foreign:
-                group_by.append(sale.sale_date)
-            if month:
-                month_ = ClientMonthly.month.sql_cast(
-                    DateTrunc('month', sale.sale_date)).as_('month')
-                columns.append(month_)
-                # by its alias: PostgreSQL takes two expressions with their
-                # own parameters for different ones
-                group_by.append(month_)
-            return from_.select(*columns, *sums,
-                where=sales_where(sale, foreign), group_by=group_by)
-
-        self.lines = lines = Union(branch(True), branch(False), all_=True)
-
-        self.sale_rate = sale_rate = With(query=Currency.currency_rate_sql())
-        self.company_rate = company_rate = With(
-            query=Currency.currency_rate_sql())
-        self.withs = [sale_rate, company_rate]
-        from_ = (lines
-            .join(sale_rate, 'LEFT',
-                condition=(lines.rate_date != Null)
-                & (sale_rate.currency == lines.currency)
-                & (sale_rate.start_date <= lines.rate_date)
-                & ((sale_rate.end_date == Null)
-                    | (sale_rate.end_date > lines.rate_date)))
-            .join(company_rate, 'LEFT',
-                condition=(lines.rate_date != Null)
-                & (company_rate.currency == currency_id)
-                & (company_rate.start_date <= lines.rate_date)
-                & ((company_rate.end_date == Null)
-                    | (company_rate.end_date > lines.rate_date))))
-        self.revenue = Case(
-            (lines.rate_date == Null, lines.amount),
-            else_=lines.amount * company_rate.rate / sale_rate.rate)
-        if products:
-            self.product = product = Product.__table__()
-            self.template = template = Template.__table__()
-            line_unit = Uom.__table__()
-            product_unit = Uom.__table__()
-            from_ = (from_
-                .join(product, 'LEFT', condition=lines.product == product.id)
-                .join(template, 'LEFT',
-                    condition=product.template == template.id)
-                .join(line_unit, 'LEFT', condition=lines.unit == line_unit.id)
-                .join(product_unit, 'LEFT',
-                    condition=template.default_uom == product_unit.id))
-            # Both units are of the category of the product: their factors
-            # to the base unit convert (what Uom.compute_qty does).
-            self.quantity = lines.quantity * Coalesce(
-                line_unit.factor / product_unit.factor, 1)
-        self.from_ = from_
 
 
 def _context_company():
@@ -237,12 +89,10 @@ class Party(metaclass=PoolMeta):
             help="The mean number of days between two orders."),
         'get_insights')
     first_order_date = fields.Function(fields.Date(
-            "First Order",
-            help="The date of the first order."),
+            "First Order"),
         'get_insights')
     last_order_date = fields.Function(fields.Date(
-            "Last Order",
-            help="The date of the latest order."),
+            "Last Order"),
         'get_insights')
     top_products_quantity = fields.Function(fields.Many2Many(
             'backoffice.client.product', None, None,
@@ -266,22 +116,15 @@ class Party(metaclass=PoolMeta):
 
     @classmethod
     def get_insight_currency(cls, parties, name):
-        pool = Pool()
-        Company = pool.get('company.company')
-        company_id = Transaction().context.get('company')
-        currency = None
-        if company_id is not None and company_id >= 0:
-            currency = Company(company_id).currency.id
-        return {p.id: currency for p in parties}
+        _, currency_id = _context_company()
+        return {p.id: currency_id for p in parties}
 
     @classmethod
     def get_insights(cls, parties, names):
         pool = Pool()
         Company = pool.get('company.company')
-        company_id = Transaction().context.get('company')
-        company = None
-        if company_id is not None and company_id >= 0:
-            company = Company(company_id)
+        company_id, _ = _context_company()
+        company = Company(company_id) if company_id is not None else None
         figures = cls.compute_insights([p.id for p in parties], company)
         return {name: {p.id: figures[p.id][name] for p in parties}
             for name in names}
@@ -290,9 +133,6 @@ class Party(metaclass=PoolMeta):
     def compute_insights(cls, party_ids, company):
         """The insight figures of party_ids in company: {party id: {field
         name: value}}; two queries per batch of parties"""
-        pool = Pool()
-        Sale = pool.get('sale.sale')
-        cursor = Transaction().connection.cursor()
         result = {}
         for party_id in party_ids:
             result[party_id] = {
@@ -311,46 +151,8 @@ class Party(metaclass=PoolMeta):
 
         for sub_ids in grouped_slice(party_ids, query_batch_size()):
             sub_ids = list(sub_ids)
-            # the orders: count and dates, from the sales alone
-            sale = Sale.__table__()
-            cursor.execute(*sale.select(
-                    sale.party, Count(sale.id),
-                    Min(sale.sale_date), Max(sale.sale_date),
-                    where=sale.state.in_(sale_states())
-                    & (sale.company == company.id)
-                    & reduce_ids(sale.party, sub_ids),
-                    group_by=[sale.party]))
-            for party_id, count, first, last in cursor:
-                first, last = _to_date(first), _to_date(last)
-                figures = result[party_id]
-                figures['order_count'] = count
-                figures['first_order_date'] = first
-                figures['last_order_date'] = last
-                if first and last:
-                    months = ((last.year - first.year) * 12
-                        + last.month - first.month + 1)
-                    figures['orders_per_month'] = round(count / months, 2)
-                    if count > 1:
-                        # the mean of the gaps between consecutive orders
-                        figures['order_frequency'] = round(
-                            (last - first).days / (count - 1), 1)
-
-            # the products: quantities, revenue and ranks per client
-            query = cls._insight_products_query(company, sub_ids)
-            cursor.execute(*query)
-            for (party_id, product, id_, quantity, revenue, rank_quantity,
-                    rank_revenue, total) in cursor:
-                figures = result[party_id]
-                figures['lifetime_revenue'] = company.currency.round(
-                    _to_decimal(total) or Decimal(0))
-                if product is None:
-                    continue
-                if rank_quantity <= TOP + 1:
-                    figures['top_products_quantity'].append(
-                        (rank_quantity, id_))
-                if rank_revenue <= TOP + 1:
-                    figures['top_products_revenue'].append(
-                        (rank_revenue, id_))
+            cls._add_order_figures(result, company, sub_ids)
+            cls._add_product_figures(result, company, sub_ids)
 
         for figures in result.values():
             for name in ['top_products_quantity', 'top_products_revenue']:
@@ -359,6 +161,57 @@ class Party(metaclass=PoolMeta):
                 figures['average_order_value'] = company.currency.round(
                     figures['lifetime_revenue'] / figures['order_count'])
         return result
+
+    @classmethod
+    def _add_order_figures(cls, result, company, party_ids):
+        "Set in result the counts and dates of the orders of party_ids"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        cursor = Transaction().connection.cursor()
+        # from the sales alone
+        sale = Sale.__table__()
+        cursor.execute(*sale.select(
+                sale.party, Count(sale.id),
+                Min(sale.sale_date), Max(sale.sale_date),
+                where=sale.state.in_(sale_states())
+                & (sale.company == company.id)
+                & reduce_ids(sale.party, party_ids),
+                group_by=[sale.party]))
+        for party_id, count, first, last in cursor:
+            first, last = _to_date(first), _to_date(last)
+            figures = result[party_id]
+            figures['order_count'] = count
+            figures['first_order_date'] = first
+            figures['last_order_date'] = last
+            if first and last:
+                months = ((last.year - first.year) * 12
+                    + last.month - first.month + 1)
+                figures['orders_per_month'] = round(count / months, 2)
+                if count > 1:
+                    # the mean of the gaps between consecutive orders
+                    figures['order_frequency'] = round(
+                        (last - first).days / (count - 1), 1)
+
+    @classmethod
+    def _add_product_figures(cls, result, company, party_ids):
+        """Set in result the revenue of party_ids and their top products
+        (ranked, not yet cut to TOP)"""
+        cursor = Transaction().connection.cursor()
+        # quantities, revenue and ranks per client
+        cursor.execute(*cls._insight_products_query(company, party_ids))
+        for (party_id, product, id_, quantity, revenue, rank_quantity,
+                rank_revenue, total) in cursor:
+            figures = result[party_id]
+            figures['lifetime_revenue'] = company.currency.round(
+                _to_decimal(total) or Decimal(0))
+            if product is None:
+                continue
+            if rank_quantity <= TOP + 1:
+                figures['top_products_quantity'].append(
+                    (rank_quantity, id_))
+            if rank_revenue <= TOP + 1:
+                figures['top_products_revenue'].append(
+                    (rank_revenue, id_))
 
     @classmethod
     def _insight_products_query(cls, company, party_ids):
@@ -404,11 +257,9 @@ class ClientMonthly(ModelSQL, ModelView):
         context={
             'company': Eval('company', -1),
             },
-        depends={'company'},
-        help="The client who ordered.")
+        depends={'company'})
     company = fields.Many2One(
-        'company.company', "Company", readonly=True,
-        help="The company the client ordered from.")
+        'company.company', "Company", readonly=True)
     month = fields.Date(
         "Month", readonly=True,
         help="The first day of the month.")
@@ -464,18 +315,15 @@ class ClientProduct(ModelSQL, ModelView):
         context={
             'company': Eval('company', -1),
             },
-        depends={'company'},
-        help="The client who ordered.")
+        depends={'company'})
     company = fields.Many2One(
-        'company.company', "Company", readonly=True,
-        help="The company the client ordered from.")
+        'company.company', "Company", readonly=True)
     product = fields.Many2One(
         'product.product', "Product", readonly=True,
         context={
             'company': Eval('company', -1),
             },
-        depends={'company'},
-        help="The product ordered.")
+        depends={'company'})
     quantity = fields.Float(
         "Quantity", digits='unit', readonly=True,
         help="The quantity ordered, in the default unit of the product.")

@@ -1,6 +1,7 @@
 # This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
 # level of this repository contains the full copyright notices and license terms.
-import datetime as dt
+"""The account request of a client: what it asks for, checked, and the
+existing parties it matches (its approval: request_approval.py)"""
 from collections import defaultdict
 
 from sql import Null
@@ -9,25 +10,18 @@ from sql.functions import Lower
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Workflow, fields
 from trytond.modules.backoffice_zone.values import ValueCheckMixin
-from trytond.pool import Pool, PoolMeta
-from trytond.pyson import Eval, If
+from trytond.pool import Pool
+from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.tools.email_ import EmailNotValidError
-from trytond.transaction import (
-    Transaction, inactive_records, without_check_access)
+from trytond.transaction import Transaction
 
-from .access import SERVER, ServerFieldsMixin
+from .client_account import (
+    BILLING_SCHEMES, DELIVERY_METHODS, PAYMENT_METHODS)
 from .contact import check_email_address
-from .exceptions import (
-    RequestDuplicateWarning, RequestError, RequestStateError)
-from .party import (
-    BILLING_SCHEMES, CLIENT_KINDS, DELIVERY_METHODS, KIND_TYPES,
-    PAYMENT_METHODS, query_batch_size, vat_candidates, vat_key, vat_types,
-    vat_valid)
-
-# Set while the configuration approves requests as they arrive (private:
-# RPC callers cannot set context keys starting with "_")
-AUTO_APPROVAL = '_backoffice_auto_approval'
+from .exceptions import RequestError, RequestStateError
+from .party import CLIENT_KINDS, KIND_TYPES, query_batch_size
+from .vat import vat_candidates, vat_key, vat_types, vat_valid
 
 REQUEST_STATES = [
     ('to_verify', "To Verify"),
@@ -60,13 +54,13 @@ class Request(ValueCheckMixin, Workflow, ModelSQL, ModelView):
             ('b2c', "Private (B2C)"),
             ], "Client Type", required=True, states=_states,
         help="Whether the account is for a business or a private person.")
+    # The kind decides the type (on_change_client_kind): every kind is
+    # offered, validate_fields refuses a kind of the other type.
     client_kind = fields.Selection(
         CLIENT_KINDS, "Client Kind", states=_states,
-        domain=[If(Eval('client_type') == 'b2b',
-                ('client_kind', 'in', [None, 'company', 'works_council']),
-                ('client_kind', 'in', [None, 'employee', 'individual'])),
-            ],
-        help="What the client is, as it says.")
+        help="What the client says it is: a company or its works council "
+        "asks as a business, an employee of a client company or an "
+        "individual privately.")
     company_name = fields.Char(
         "Company Name",
         states={
@@ -77,7 +71,8 @@ class Request(ValueCheckMixin, Workflow, ModelSQL, ModelView):
         help="The name of the business that asks for an account.")
     vat_type = fields.Selection(
         'get_vat_types', "VAT/UID Type", states=_states,
-        help="The kind of the VAT or business number.")
+        help="The country and kind of the number, which tell how its check "
+        "digits are checked.")
     vat_code = fields.Char(
         "VAT/UID Number", strip=True,
         states={
@@ -94,8 +89,7 @@ class Request(ValueCheckMixin, Workflow, ModelSQL, ModelView):
         "Contact Email", required=True, states=_states,
         help="The email of the person, to answer and for the portal.")
     contact_phone = fields.Char(
-        "Contact Phone", states=_states,
-        help="The phone number of the person.")
+        "Contact Phone", states=_states)
     street = fields.Text(
         "Street", states=_states,
         help="The street of the address to deliver and invoice.")
@@ -104,11 +98,9 @@ class Request(ValueCheckMixin, Workflow, ModelSQL, ModelView):
         help="The postal code of the address; it decides the delivery "
         "zone.")
     city = fields.Char(
-        "City", states=_states,
-        help="The city of the address.")
+        "City", states=_states)
     country = fields.Many2One(
-        'country.country', "Country", ondelete='RESTRICT', states=_states,
-        help="The country of the address.")
+        'country.country', "Country", ondelete='RESTRICT', states=_states)
     subdivision = fields.Many2One(
         'country.subdivision', "Subdivision", ondelete='RESTRICT',
         domain=[
@@ -185,36 +177,6 @@ class Request(ValueCheckMixin, Workflow, ModelSQL, ModelView):
         cls._order = [
             ('create_date', 'DESC'),
             ('id', 'DESC'),
-            ]
-        cls._transitions |= {
-            ('to_verify', 'approved'),
-            ('to_verify', 'refused'),
-            ('refused', 'to_verify'),
-            }
-        # No "invisible" state on approve and refuse: the view hides them
-        # (see view_attributes) and approving a request twice gets the
-        # message saying so instead of a generic button error.
-        cls._buttons.update({
-                'approve': {
-                    'depends': ['state'],
-                    },
-                'refuse': {
-                    'depends': ['state'],
-                    },
-                'reset': {
-                    'invisible': Eval('state') != 'refused',
-                    'depends': ['state'],
-                    },
-                })
-
-    @classmethod
-    def view_attributes(cls):
-        # The view hides the validation buttons rather than their states:
-        # the server then answers a second validation with its own message.
-        return super().view_attributes() + [
-            ('//group[@id="validate"]', 'states', {
-                    'invisible': Eval('state') != 'to_verify',
-                    }),
             ]
 
     @classmethod
@@ -293,63 +255,9 @@ class Request(ValueCheckMixin, Workflow, ModelSQL, ModelView):
     def get_duplicates(cls, requests, name):
         """The parties sharing the VAT number or the email of each request
         (one query per source for all the requests)"""
-        pool = Pool()
-        Identifier = pool.get('party.identifier')
-        Contact = pool.get('backoffice.client.contact')
-        Mechanism = pool.get('party.contact_mechanism')
-        WebUser = pool.get('web.user')
-        cursor = Transaction().connection.cursor()
         result = {r.id: set() for r in requests}
-
-        by_key = defaultdict(set)
-        for request in requests:
-            if request.vat_key:
-                by_key[request.vat_key].add(request.id)
-        if by_key:
-            identifier = Identifier.__table__()
-            candidates = set().union(*map(vat_candidates, by_key))
-            for sub_codes in grouped_slice(
-                    sorted(candidates), query_batch_size()):
-                cursor.execute(*identifier.select(
-                        identifier.party, identifier.type,
-                        identifier.code_compact,
-                        where=identifier.code_compact.in_(list(sub_codes))
-                        & identifier.type.in_(sorted(vat_types()))))
-                for party_id, type_, code in cursor:
-                    for request_id in by_key.get(vat_key(type_, code), []):
-                        result[request_id].add(party_id)
-
-        by_email = defaultdict(set)
-        for request in requests:
-            if request.contact_email:
-                by_email[request.contact_email.strip().lower()].add(
-                    request.id)
-        if by_email:
-            contact = Contact.__table__()
-            mechanism = Mechanism.__table__()
-            user = WebUser.__table__()
-            queries = [
-                lambda emails: contact.select(
-                    Lower(contact.email), contact.party,
-                    where=Lower(contact.email).in_(emails)),
-                lambda emails: mechanism.select(
-                    Lower(mechanism.value), mechanism.party,
-                    where=Lower(mechanism.value).in_(emails)
-                    & (mechanism.type == 'email')),
-                lambda emails: user.select(
-                    Lower(user.email), user.party,
-                    where=Lower(user.email).in_(emails)
-                    & (user.party != Null)),
-                ]
-            for sub_emails in grouped_slice(
-                    sorted(by_email), query_batch_size()):
-                sub_emails = list(sub_emails)
-                for query in queries:
-                    cursor.execute(*query(sub_emails))
-                    for email, party_id in cursor:
-                        for request_id in by_email.get(email, []):
-                            result[request_id].add(party_id)
-
+        cls._vat_duplicates(requests, result)
+        cls._email_duplicates(requests, result)
         for request in requests:
             if request.party:
                 # the chosen client is not a duplicate of itself
@@ -357,22 +265,70 @@ class Request(ValueCheckMixin, Workflow, ModelSQL, ModelView):
         return {k: sorted(v) for k, v in result.items()}
 
     @classmethod
-    def check_duplicates(cls, requests):
-        "Warn the person who approves requests that match existing parties"
+    def _vat_duplicates(cls, requests, result):
+        "Add to result {request id: party ids} the parties of the same VAT"
         pool = Pool()
-        Warning = pool.get('res.user.warning')
-        with_duplicates = [r for r in requests if r.duplicates]
-        if not with_duplicates:
+        Identifier = pool.get('party.identifier')
+        cursor = Transaction().connection.cursor()
+        by_key = defaultdict(set)
+        for request in requests:
+            if request.vat_key:
+                by_key[request.vat_key].add(request.id)
+        if not by_key:
             return
-        key = Warning.format(
-            'backoffice_client.request_duplicates', with_duplicates)
-        if Warning.check(key):
-            request = with_duplicates[0]
-            raise RequestDuplicateWarning(key, gettext(
-                    'backoffice_client.msg_request_duplicates',
-                    request=request.rec_name,
-                    clients=', '.join(
-                        p.rec_name for p in request.duplicates)))
+        identifier = Identifier.__table__()
+        candidates = set().union(*map(vat_candidates, by_key))
+        for sub_codes in grouped_slice(
+                sorted(candidates), query_batch_size()):
+            cursor.execute(*identifier.select(
+                    identifier.party, identifier.type,
+                    identifier.code_compact,
+                    where=identifier.code_compact.in_(list(sub_codes))
+                    & identifier.type.in_(sorted(vat_types()))))
+            for party_id, type_, code in cursor:
+                for request_id in by_key.get(vat_key(type_, code), []):
+                    result[request_id].add(party_id)
+
+    @classmethod
+    def _email_duplicates(cls, requests, result):
+        """Add to result {request id: party ids} the parties with the email:
+        of a contact, a contact mechanism or a portal login"""
+        pool = Pool()
+        Contact = pool.get('backoffice.client.contact')
+        Mechanism = pool.get('party.contact_mechanism')
+        WebUser = pool.get('web.user')
+        cursor = Transaction().connection.cursor()
+        by_email = defaultdict(set)
+        for request in requests:
+            if request.contact_email:
+                by_email[request.contact_email.strip().lower()].add(
+                    request.id)
+        if not by_email:
+            return
+        contact = Contact.__table__()
+        mechanism = Mechanism.__table__()
+        user = WebUser.__table__()
+        queries = [
+            lambda emails: contact.select(
+                Lower(contact.email), contact.party,
+                where=Lower(contact.email).in_(emails)),
+            lambda emails: mechanism.select(
+                Lower(mechanism.value), mechanism.party,
+                where=Lower(mechanism.value).in_(emails)
+                & (mechanism.type == 'email')),
+            lambda emails: user.select(
+                Lower(user.email), user.party,
+                where=Lower(user.email).in_(emails)
+                & (user.party != Null)),
+            ]
+        for sub_emails in grouped_slice(
+                sorted(by_email), query_batch_size()):
+            sub_emails = list(sub_emails)
+            for query in queries:
+                cursor.execute(*query(sub_emails))
+                for email, party_id in cursor:
+                    for request_id in by_email.get(email, []):
+                        result[request_id].add(party_id)
 
     # Validation ---------------------------------------------------------
 
@@ -431,330 +387,3 @@ class Request(ValueCheckMixin, Workflow, ModelSQL, ModelView):
                 'validated_by', 'validated_date']:
             default.setdefault(name, None)
         return super().copy(requests, default=default)
-
-    # Arrival ------------------------------------------------------------
-
-    @classmethod
-    def create(cls, vlist):
-        requests = super().create(vlist)
-        cls._arrive(requests)
-        return requests
-
-    @classmethod
-    def _arrive(cls, requests):
-        """A request for a known prospect puts it pending; the requests the
-        configuration of their company approves are approved at once,
-        unless they match existing clients"""
-        pool = Pool()
-        Party = pool.get('party.party')
-        Configuration = pool.get('backoffice.client.configuration')
-        config = Configuration(1)
-        pending = [r.party for r in requests
-            if r.state == 'to_verify' and r.party
-            and r.party.client_status == 'prospect']
-        # Only new clients: activating an existing party (a prospect, a
-        # blocked client) is for a person to decide.
-        to_approve = [r for r in requests
-            if r.state == 'to_verify'
-            and config.auto_approve(r.client_type, r.company)
-            and not r.party
-            and not r.duplicates
-            and not cls._match_parties([r])]
-        # The configuration is the permission: whoever sends the request
-        # (a portal, an import) need not be allowed to approve it, and the
-        # client gets what the configuration grants, not what he asked.
-        with without_check_access():
-            if pending:
-                Party.write(list(set(pending)), {'client_status': 'pending'})
-            if to_approve:
-                with Transaction().set_context(**{AUTO_APPROVAL: True}):
-                    cls._approve(to_approve)
-
-    # Validation by a person --------------------------------------------
-
-    @classmethod
-    def _check_to_verify(cls, requests):
-        for request in requests:
-            if request.state != 'to_verify':
-                raise RequestStateError(gettext(
-                        'backoffice_client.msg_request_state',
-                        request=request.rec_name,
-                        state=request.state_string,
-                        user=(request.validated_by.rec_name
-                            if request.validated_by else ''),
-                        date=(request.validated_date.strftime(
-                                '%Y-%m-%d %H:%M')
-                            if request.validated_date else '')))
-
-    @classmethod
-    @ModelView.button
-    def approve(cls, requests):
-        """Approve the requests: each gets an active client, created or
-        activated, with its address, VAT number, contact, payment and
-        delivery methods"""
-        # Serialise concurrent validations of the same requests: the second
-        # reads the state the first has written.
-        cls.lock(requests)
-        cls._check_to_verify(requests)
-        cls.check_duplicates(requests)
-        cls._approve(requests)
-
-    @classmethod
-    @ModelView.button
-    def refuse(cls, requests):
-        cls.lock(requests)
-        cls._check_to_verify(requests)
-        for request in requests:
-            if not (request.refusal_reason or '').strip():
-                raise RequestError(gettext(
-                        'backoffice_client.msg_request_refusal_reason',
-                        request=request.rec_name,
-                        field=cls.fields_get(['refusal_reason'])[
-                            'refusal_reason']['string']))
-        cls._refuse(requests)
-
-    @classmethod
-    @ModelView.button
-    @Workflow.transition('to_verify')
-    def reset(cls, requests):
-        cls.write(requests, {
-                'validated_by': None,
-                'validated_date': None,
-                })
-
-    @classmethod
-    @Workflow.transition('refused')
-    def _refuse(cls, requests):
-        pool = Pool()
-        Party = pool.get('party.party')
-        cls.write(requests, cls._validation_values())
-        # A prospect whose only request is refused is a prospect again.
-        parties = [r.party for r in requests
-            if r.party and r.party.client_status == 'pending']
-        if parties:
-            waiting = {r.party for r in cls.search([
-                        ('party', 'in', [p.id for p in parties]),
-                        ('state', '=', 'to_verify'),
-                        ('id', 'not in', [r.id for r in requests]),
-                        ])}
-            parties = [p for p in set(parties) if p not in waiting]
-            if parties:
-                Party.write(parties, {'client_status': 'prospect'})
-
-    @classmethod
-    def _validation_values(cls):
-        return {
-            'validated_by': Transaction().user or None,
-            'validated_date': dt.datetime.now(),
-            }
-
-    @classmethod
-    @Workflow.transition('approved')
-    def _approve(cls, requests):
-        pool = Pool()
-        Party = pool.get('party.party')
-        Contact = pool.get('backoffice.client.contact')
-        parties = cls._match_parties(requests)
-        by_company = defaultdict(list)
-        for request in requests:
-            by_company[request.company].append(request)
-        # The billing and delivery choices are the company's (MultiValue
-        # fields of the context company): grant them in the company of the
-        # request, whichever company the approver works in.
-        for company, company_requests in by_company.items():
-            to_write, to_create, created_for = [], [], []
-            for request in company_requests:
-                party = parties.get(request)
-                values = cls._client_values(request, party)
-                if party:
-                    to_write.extend([[party], values])
-                else:
-                    to_create.append(values)
-                    created_for.append(request)
-            with Transaction().set_context(company=company.id):
-                if to_write:
-                    Party.write(*to_write)
-                if to_create:
-                    for request, party in zip(
-                            created_for, Party.create(to_create)):
-                        parties[request] = party
-
-        with inactive_records():
-            contacts = Contact.search([
-                    ('party', 'in', list({p.id for p in parties.values()})),
-                    ])
-        contacts = {
-            (c.party.id, (c.email or '').lower()): c for c in contacts}
-        values = cls._validation_values()
-        to_write = []
-        for request in requests:
-            party = parties[request]
-            contact = contacts.get(
-                (party.id, request.contact_email.strip().lower()))
-            to_write.extend([[request], {
-                        'party': party.id,
-                        'contact': contact.id if contact else None,
-                        **values,
-                        }])
-        if to_write:
-            cls.write(*to_write)
-
-    @classmethod
-    def _match_parties(cls, requests):
-        """The existing party each request activates: the chosen one, else
-        the client with the same VAT number (an active client first)"""
-        pool = Pool()
-        Identifier = pool.get('party.identifier')
-        parties = {r: r.party for r in requests if r.party}
-        keys = {r: r.vat_key for r in requests
-            if not r.party and r.vat_key}
-        if not keys:
-            return parties
-        candidates = set().union(*map(vat_candidates, keys.values()))
-        with inactive_records():
-            identifiers = Identifier.search([
-                    ('code_compact', 'in', sorted(candidates)),
-                    ('type', 'in', sorted(vat_types())),
-                    ('party.client_type', '!=', None),
-                    ('active', '=', True),
-                    ])
-        by_key = defaultdict(list)
-        for identifier in identifiers:
-            by_key[vat_key(identifier.type, identifier.code)].append(
-                identifier.party)
-
-        def preference(party):
-            return (
-                not party.active, party.client_status != 'active', -party.id)
-        for request, key in keys.items():
-            if by_key.get(key):
-                parties[request] = sorted(by_key[key], key=preference)[0]
-        return parties
-
-    @classmethod
-    def _client_values(cls, request, party=None):
-        """The values that make party (None for a new party) the active
-        client of request
-
-        The hook of the modules that grant more on approval (e.g. the price
-        group of backoffice_pricing): extend it with super(); an automatic
-        approval (is_auto_approval) grants only what the configuration
-        says, never the terms of the request."""
-        pool = Pool()
-        Configuration = pool.get('backoffice.client.configuration')
-        values = {
-            'client_type': request.client_type,
-            'client_status': 'active',
-            'payment_methods': list(request.payment_methods or []),
-            'delivery_methods': list(request.delivery_methods or []),
-            }
-        if cls.is_auto_approval():
-            values.update(Configuration(1).auto_values(request.company))
-        if party is not None and not party.active:
-            values['active'] = True
-        if request.client_kind:
-            values['client_kind'] = request.client_kind
-        if request.billing_scheme and not cls.is_auto_approval():
-            values['billing_scheme'] = request.billing_scheme
-        if party is None:
-            values['name'] = request.company_name or request.contact_name
-            values['addresses'] = []
-            if request.client_type == 'b2c':
-                # a private client is reached where its contact is
-                mechanisms = [
-                    {'type': 'email', 'value': request.contact_email}]
-                if request.contact_phone:
-                    mechanisms.append(
-                        {'type': 'phone', 'value': request.contact_phone})
-                values['contact_mechanisms'] = [('create', mechanisms)]
-        for field, record in [
-                ('addresses', cls._address_values(request, party)),
-                ('identifiers', cls._identifier_values(request, party)),
-                ('client_contacts', cls._contact_values(request, party)),
-                ]:
-            if record:
-                values[field] = [('create', [record])]
-        return values
-
-    @classmethod
-    def is_auto_approval(cls):
-        "Whether the requests being approved are approved automatically"
-        return bool(Transaction().context.get(AUTO_APPROVAL))
-
-    @classmethod
-    def _address_values(cls, request, party=None):
-        "The address to create for request, or None"
-        if not (request.street or request.postal_code or request.city):
-            return None
-        if party is not None:
-            for address in party.addresses:
-                if ((address.street or '').strip()
-                        == (request.street or '').strip()
-                        and address.postal_code == request.postal_code):
-                    return None
-        return {
-            'street': request.street,
-            'postal_code': request.postal_code,
-            'city': request.city,
-            'country': request.country.id if request.country else None,
-            'subdivision': (
-                request.subdivision.id if request.subdivision else None),
-            'delivery': True,
-            'invoice': True,
-            }
-
-    @classmethod
-    def _identifier_values(cls, request, party=None):
-        "The VAT identifier to create for request, or None"
-        key = request.vat_key
-        if not key:
-            return None
-        if party is not None:
-            for identifier in party.identifiers:
-                if vat_key(identifier.type, identifier.code) == key:
-                    return None
-        return {
-            'type': request.vat_type,
-            'code': request.vat_code,
-            }
-
-    @classmethod
-    def _contact_values(cls, request, party=None):
-        "The contact to create for request, or None"
-        roles = ['admin']
-        if party is not None:
-            email = request.contact_email.strip().lower()
-            for contact in party.client_contacts:
-                if (contact.email or '').lower() == email:
-                    return None
-            if any(c.active and 'admin' in (c.roles or ())
-                    for c in party.client_contacts):
-                # the account has its Admin: the newcomer orders
-                roles = ['buyer']
-        return {
-            'name': request.contact_name,
-            'email': request.contact_email.strip(),
-            'phone': request.contact_phone,
-            'roles': roles,
-            }
-
-
-class RequestServerFields(ServerFieldsMixin, metaclass=PoolMeta):
-    """The state and the validation of a request are set by its workflow
-    (the buttons of the approver, the automatic approval) only"""
-    __name__ = 'backoffice.client.request'
-
-    @classmethod
-    def approve(cls, requests):
-        with Transaction().set_context(**{SERVER: True}):
-            super().approve(requests)
-
-    @classmethod
-    def refuse(cls, requests):
-        with Transaction().set_context(**{SERVER: True}):
-            super().refuse(requests)
-
-    @classmethod
-    def reset(cls, requests):
-        with Transaction().set_context(**{SERVER: True}):
-            super().reset(requests)

@@ -160,7 +160,7 @@ class BackofficeClientTestCase(
         with set_company(company):
             party = create_client("Hotel Bellevue", client_kind='company')
 
-            with self.assertRaises(ClientValidationError) as cm:
+            with self.assertRaises(ClientValidationError) as cm, request():
                 Party.write([party], {'client_kind': 'individual'})
             self.assertIn('"Hotel Bellevue"', cm.exception.message)
             self.assertIn('Individual', cm.exception.message)
@@ -214,7 +214,7 @@ class BackofficeClientTestCase(
         with set_company(company):
             party = create_client("Café du Lac")
 
-            with self.assertRaises(VATError) as cm:
+            with self.assertRaises(VATError) as cm, request():
                 Identifier.create([{
                             'party': party.id,
                             'type': 'ch_vat',
@@ -233,7 +233,7 @@ class BackofficeClientTestCase(
                         'type': 'eu_vat',
                         'code': 'DE136695976',
                         }])
-            with self.assertRaises(VATError) as cm:
+            with self.assertRaises(VATError) as cm, request():
                 Identifier.write([identifier], {'code': 'DE136695977'})
             self.assertIn('"DE136695977"', cm.exception.message)
             self.assertIn('European VAT Number', cm.exception.message)
@@ -252,7 +252,7 @@ class BackofficeClientTestCase(
             prospect = create_client("Kronenhalle", status='prospect')
 
             # the UID is the same number as the VAT number
-            with self.assertRaises(DuplicateVATError) as cm:
+            with self.assertRaises(DuplicateVATError) as cm, request():
                 Identifier.create([{
                             'party': prospect.id,
                             'type': 'ch_uid',
@@ -288,7 +288,7 @@ class BackofficeClientTestCase(
             second = create_client("Grotto B", status='prospect',
                 identifiers=[('create', [{'type': 'ch_uid', 'code': UID}])])
 
-            with self.assertRaises(DuplicateVATError) as cm:
+            with self.assertRaises(DuplicateVATError) as cm, request():
                 Party.write([first], {'client_status': 'active'})
             self.assertIn('"Grotto A"', cm.exception.message)
             self.assertIn('"Grotto B"', cm.exception.message)
@@ -353,7 +353,7 @@ class BackofficeClientTestCase(
             party = create_client("Spital Aarau",
                 credit_limit_amount=Decimal(1000))
 
-            with self.assertRaises(CreditLimitError) as cm:
+            with self.assertRaises(CreditLimitError) as cm, request():
                 Party.write([party], {'credit_limit_amount': Decimal(-50)})
             self.assertEqual(
                 cm.exception.message,
@@ -364,13 +364,13 @@ class BackofficeClientTestCase(
                 Party(party.id).credit_limit_amount, Decimal(1000))
 
             value, = CreditLimit.search([('party', '=', party.id)])
-            with self.assertRaises(CreditLimitError):
+            with self.assertRaises(CreditLimitError), request():
                 CreditLimit.write([value], {
                         'credit_limit_amount': Decimal(-1)})
             self.assertEqual(
                 CreditLimit(value.id).credit_limit_amount, Decimal(1000))
 
-            with self.assertRaises(CreditLimitError):
+            with self.assertRaises(CreditLimitError), request():
                 create_client("New", credit_limit_amount=Decimal(-1))
             self.assertFalse(Party.search([('name', '=', "New")]))
 
@@ -556,7 +556,7 @@ class BackofficeClientTestCase(
             party = create_client("Café", iban='ch9300762011623852957')
             self.assertEqual(party.iban, 'CH93 0076 2011 6238 5295 7')
 
-            with self.assertRaises(IBANError) as cm:
+            with self.assertRaises(IBANError) as cm, request():
                 Party.write([party], {'iban': 'CH93 0076 2011 6238 5295 8'})
             self.assertIn('"CH93 0076 2011 6238 5295 8"', cm.exception.message)
             self.assertIn('"Café"', cm.exception.message)
@@ -594,7 +594,7 @@ class BackofficeClientTestCase(
                         'party': party.id, 'weekday': '0',
                         'start': time(7), 'end': time(9)}])
 
-            with self.assertRaises(WindowError) as cm:
+            with self.assertRaises(WindowError) as cm, request():
                 Window.create([{
                             'party': party.id, 'weekday': '0',
                             'start': time(9), 'end': time(11)}])
@@ -604,15 +604,15 @@ class BackofficeClientTestCase(
                 'client "Kronenhalle" is not within a delivery window of '
                 'zone "Zone ZH" on that day (the zone delivers: Monday '
                 '06:00-10:00).')
-            with self.assertRaises(WindowError) as cm:
+            with self.assertRaises(WindowError) as cm, request():
                 Window.create([{
                             'party': party.id, 'weekday': '1',
                             'start': time(7), 'end': time(9)}])
             self.assertIn('not on that day', cm.exception.message)
-            with self.assertRaises(WindowError) as cm:
+            with self.assertRaises(WindowError) as cm, request():
                 Window.write([window], {'weekday': '2'})
             self.assertIn('Wednesday 14:00-17:00', cm.exception.message)
-            with self.assertRaises(WindowError) as cm:
+            with self.assertRaises(WindowError) as cm, request():
                 Window.write([window], {'start': time(9, 30)})
             self.assertIn('must start before it ends', cm.exception.message)
 
@@ -637,7 +637,7 @@ class BackofficeClientTestCase(
                                 'weekday': '0',
                                 'start': time(7), 'end': time(9)}])])
 
-            with self.assertRaises(WindowError) as cm:
+            with self.assertRaises(WindowError) as cm, request():
                 Party.write([party], {'default_zone': afternoon.id})
             self.assertIn('"Zone PM"', cm.exception.message)
             self.assertEqual(Party(party.id).default_zone, morning)
@@ -656,7 +656,7 @@ class BackofficeClientTestCase(
 
             # without zone there is nothing to fit; the zone proposed later
             # is checked
-            with self.assertRaises(WindowError):
+            with self.assertRaises(WindowError), request():
                 Party.write([party], {
                         'default_zone': morning.id,
                         'preferred_windows': [('create', [{
@@ -776,7 +776,7 @@ class BackofficeClientTestCase(
             self.assertEqual(buyer.web_user.email, 'bob@campus.example')
             self.assertEqual(buyer.web_user.party, party)
 
-            with self.assertRaises(ContactAdminError) as cm:
+            with self.assertRaises(ContactAdminError) as cm, request():
                 Contact.write([admin], {'roles': ['buyer']})
             self.assertEqual(
                 cm.exception.message,
@@ -786,12 +786,12 @@ class BackofficeClientTestCase(
                 'contact with the role "Admin".')
             self.assertEqual(Contact(admin.id).roles, ('admin', 'buyer'))
 
-            with self.assertRaises(ContactAdminError) as cm:
+            with self.assertRaises(ContactAdminError) as cm, request():
                 Contact.write([admin], {'active': False})
             self.assertIn('"Active"', cm.exception.message)
             self.assertTrue(Contact(admin.id).active)
 
-            with self.assertRaises(ContactAdminError) as cm:
+            with self.assertRaises(ContactAdminError) as cm, request():
                 Contact.delete([admin])
             self.assertEqual(
                 cm.exception.message,
@@ -808,7 +808,7 @@ class BackofficeClientTestCase(
 
             # a login for a client without Admin is refused
             other = create_client("Quartierladen")
-            with self.assertRaises(ContactAdminError) as cm:
+            with self.assertRaises(ContactAdminError) as cm, request():
                 WebUser.create([{
                             'email': 'shop@laden.example',
                             'party': other.id,
@@ -823,12 +823,12 @@ class BackofficeClientTestCase(
         company = create_company()
         with set_company(company):
             party = create_client("Grotto")
-            with self.assertRaises(ContactError) as cm:
+            with self.assertRaises(ContactError) as cm, request():
                 Contact.create([{
                             'party': party.id, 'name': "Carla",
                             'email': 'carla(at)grotto', 'roles': ['buyer']}])
             self.assertIn('"carla(at)grotto"', cm.exception.message)
-            with self.assertRaises(ContactError) as cm:
+            with self.assertRaises(ContactError) as cm, request():
                 Contact.create([{
                             'party': party.id, 'name': "Carla",
                             'roles': []}])
