@@ -424,10 +424,10 @@ class BackofficePricingTestCase(
             }
         with Transaction().set_context(context):
             product = Product(product.id)
-            price = Product.get_sale_price([product], quantity)[product.id]
-            match = Product.get_sale_price_rules(
-                [product], quantity)[product.id]
-        return price, (match.rule.id if match else None)
+            prices, matches = Product.get_sale_price_and_rules(
+                [product], quantity)
+        match = matches[product.id]
+        return prices[product.id], (match.rule.id if match else None)
 
     def snapshot(self, Model, fields):
         records = Model.search([], order=[('id', 'ASC')])
