@@ -2,11 +2,13 @@
 # level of this repository contains the full copyright notices and license terms.
 """The pricing engine: pure Python, no database.
 
-The Tryton models (rule.py) load, in a few SQL queries, every rule that can
+The Tryton models (rule_loader.py) load, in a few SQL queries, every rule that can
 apply to a batch of clients and products, the clients' price group and tags,
 the products' categories, units and list prices; `PricingEngine` then
 answers any number of (client, product, quantity, unit) questions with dict
 lookups.  The unit tests and scripts/bench_pricing.py use it directly.
+One file above the house's 400 lines: the specs, the precedence key and the
+engine that walks its indexes by that key are read together.
 
 Precedence (see PRICING.md, which the project README quotes):
 
@@ -234,7 +236,6 @@ class PricingEngine:
         self._product_categories = {}
         self._depths = {}
         self._base_prices = {}
-        product_rules = []
         for rule in rules:
             self.rules[rule.id] = rule
             self._by_owner.setdefault(
@@ -246,7 +247,6 @@ class PricingEngine:
                 scope = self._scopes[(rule.scope, rule.owner)] = _ScopeRules()
             if rule.level == LEVEL_PRODUCT:
                 scope.product.setdefault(rule.target, []).append(rule)
-                product_rules.append(rule)
             else:
                 self._factors[rule.id] = (100 + rule.value) / 100
             # Saved rules never overlap; rows written behind the ORM might:
