@@ -59,7 +59,6 @@ class PriceRule(metaclass=PoolMeta):
         return sum(len(r) for r in by_value.values())
 
 
-
 class BulkUpdateStart(ValueCheckMixin, ModelView):
     __name__ = 'backoffice.price.rule.bulk_update.start'
     __string__ = "Bulk Update Price Rules"

@@ -78,7 +78,6 @@ class PriceRule(metaclass=PoolMeta):
         return len(to_create), skipped, len(to_delete)
 
 
-
 class CopyRulesStart(ModelView):
     __name__ = 'backoffice.price.rule.copy.start'
     __string__ = "Copy Rules from Price Group"

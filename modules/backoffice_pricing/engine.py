@@ -2,11 +2,11 @@
 # level of this repository contains the full copyright notices and license terms.
 """The pricing engine: pure Python, no database.
 
-The Tryton models (rule_loader.py) load, in a few SQL queries, every rule that can
-apply to a batch of clients and products, the clients' price group and tags,
-the products' categories, units and list prices; `PricingEngine` then
-answers any number of (client, product, quantity, unit) questions with dict
-lookups.  The unit tests and scripts/bench_pricing.py use it directly.
+The Tryton models (rule_loader.py) load, in a few SQL queries, every rule
+that can apply to a batch of clients and products, the clients' price group
+and tags, the products' categories, units and list prices; `PricingEngine`
+then answers any number of (client, product, quantity, unit) questions with
+dict lookups.  The unit tests and scripts/bench_pricing.py use it directly.
 One file above the house's 400 lines: the specs, the precedence key and the
 engine that walks its indexes by that key are read together.
 

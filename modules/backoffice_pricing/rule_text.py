@@ -60,7 +60,6 @@ def format_quantity(value):
         value, max(0, -value.as_tuple().exponent))
 
 
-
 def format_value(level, percentage, fixed_price, uom, min_quantity, currency):
     "The value of a rule in words: '-10%' or 'CHF 7.50 per kg from 10'"
     if level == 'product':
@@ -76,7 +75,6 @@ def format_value(level, percentage, fixed_price, uom, min_quantity, currency):
     if percentage is None:
         return ''
     return format_percentage(percentage)
-
 
 
 class _Unit:
