@@ -112,6 +112,15 @@ def insert(cursor, table, columns, rows, returning=False):
     table = Table(table) if isinstance(table, str) else table
     columns = [Column(table, c) if isinstance(c, str) else c
         for c in columns]
+    database = Transaction().database
+    if returning and not database.has_returning():
+        # SQLite (trytond's backend has no RETURNING): row by row, each new
+        # id from the connection, as trytond's own create does there
+        ids = []
+        for row in rows:
+            cursor.execute(*table.insert(columns, [row]))
+            ids.append(database.lastid(cursor))
+        return ids
     size = max(1, backend.MAX_QUERY_PARAMS // (len(columns) + 1))
     ids = []
     for i in range(0, len(rows), size):

@@ -2,11 +2,13 @@
 # level of this repository contains the full copyright notices and license terms.
 """The pricing engine: pure Python, no database.
 
-The Tryton models (rule.py) load, in a few SQL queries, every rule that can
-apply to a batch of clients and products, the clients' price group and tags,
-the products' categories, units and list prices; `PricingEngine` then
-answers any number of (client, product, quantity, unit) questions with dict
-lookups.  The unit tests and scripts/bench_pricing.py use it directly.
+The Tryton models (rule_loader.py) load, in a few SQL queries, every rule
+that can apply to a batch of clients and products, the clients' price group
+and tags, the products' categories, units and list prices; `PricingEngine`
+then answers any number of (client, product, quantity, unit) questions with
+dict lookups.  The unit tests and scripts/bench_pricing.py use it directly.
+One file above the house's 400 lines: the specs, the precedence key and the
+engine that walks its indexes by that key are read together.
 
 Precedence (see PRICING.md, which the project README quotes):
 
@@ -31,13 +33,16 @@ import datetime
 from collections import namedtuple
 from decimal import Decimal
 
+from trytond.modules.product.uom import Uom as _Uom
+
 __all__ = [
     'LEVEL_PRODUCT', 'LEVEL_CATEGORY', 'LEVEL_GLOBAL', 'LEVELS',
     'SCOPE_CLIENT', 'SCOPE_TAG', 'SCOPE_GROUP', 'SCOPES',
     'PERCENTAGE_MIN', 'PERCENTAGE_MAX',
-    'RuleSpec', 'ClientSpec', 'TagSpec', 'ProductSpec', 'UomSpec',
-    'Match', 'Candidate', 'Explanation', 'PricingEngine',
-    'dates_overlap', 'find_overlaps', 'overlap_key', 'bulk_adjust']
+    'RuleSpec', 'ClientSpec', 'TagSpec', 'ProductSpec', 'UomCategorySpec',
+    'UomSpec', 'Match', 'Candidate', 'Explanation', 'PricingEngine',
+    'precedence_key', 'dates_overlap', 'find_overlaps', 'overlap_key',
+    'bulk_adjust']
 
 LEVEL_PRODUCT, LEVEL_CATEGORY, LEVEL_GLOBAL = range(3)
 LEVELS = {'product': LEVEL_PRODUCT, 'category': LEVEL_CATEGORY,
@@ -79,10 +84,12 @@ TagSpec = namedtuple('TagSpec', ['id', 'sequence'], defaults=[None])
 ProductSpec = namedtuple('ProductSpec', [
         'id', 'categories', 'default_uom', 'sale_uom', 'list_price'],
     defaults=[None])
-# accurate: 'factor' or 'rate', as product.uom.accurate_field; value: that
-# field as Decimal with the conversion digits (what Uom.compute_price uses)
+# A unit as product.uom's compute_qty and compute_price read it (class
+# methods that only read these attributes): category: a UomCategorySpec;
+# accurate_field: 'factor' or 'rate', as product.uom computes it
+UomCategorySpec = namedtuple('UomCategorySpec', ['id'])
 UomSpec = namedtuple('UomSpec', [
-        'id', 'category', 'factor', 'rate', 'accurate', 'value'])
+        'id', 'category', 'factor', 'rate', 'accurate_field'])
 
 # The winner of a resolution: the rule, the category through which a
 # category rule applies and its distance, the position of the tag in the
@@ -101,9 +108,26 @@ Candidate = namedtuple('Candidate', [
 # among the applicable ones
 Explanation = namedtuple('Explanation', ['match', 'chain', 'candidates'])
 
+# What each item of precedence_key() compares, the reasons of explain()
 _KEY_NAMES = (
     'level', 'scope', 'tag', 'distance', 'depth', 'category', 'uom',
     'min_quantity', 'id')
+
+
+def precedence_key(rule, position=0, distance=None, depth=None,
+        category=None, uom=None):
+    """The precedence of an applicable rule: the lowest key wins.
+
+    position: the rank of the rule's tag among the client's tags (0 for the
+    other scopes); distance, depth, category: of the category through which
+    a category rule applies; uom: the unit of the line. Resolving and
+    explaining both pick the winner by this key (PRICING.md's table)."""
+    return (rule.level, rule.scope, position,
+        distance if distance is not None else 0,
+        -depth if depth is not None else 0,
+        category if category is not None else 0,
+        0 if rule.uom == uom else 1,
+        -(rule.min_quantity or 0), rule.id)
 
 
 def dates_overlap(start1, end1, start2, end2):
@@ -163,12 +187,13 @@ class _ScopeRules:
     __slots__ = ('product', 'category', 'global_', 'nearest')
 
     def __init__(self):
-        self.product = {}   # product id -> [RuleSpec], by -min_quantity, id
+        self.product = {}   # product id -> [RuleSpec]
         self.category = {}  # category id -> RuleSpec
         self.global_ = None
-        # category id -> (RuleSpec, its category, distance, depth) of the
-        # nearest category rule above it (itself included), for every
-        # category under a rule of the scope: one lookup per product
+        # category id -> (RuleSpec, its category, distance, depth, Match,
+        # precedence key) of the category rule that wins for it (itself or
+        # above), for every category under a rule of the scope: one lookup
+        # per product
         self.nearest = {}
 
 
@@ -182,11 +207,15 @@ class PricingEngine:
     explanations); rounding: the quantum of prices (Decimal('0.0001') for
     Tryton's 4 price digits); convert: an optional function turning an
     amount of the company currency into the currency of the prices asked
-    (fixed prices only; percentages apply to a base price already in it).
+    (fixed prices only; percentages apply to a base price already in it);
+    Uom: the product.uom model whose compute_qty and compute_price convert
+    between the UomSpecs (default: upstream's).
     """
 
     def __init__(self, rules, clients=(), tags=(), products=(), parents=None,
-            uoms=(), date=None, rounding=Decimal('0.0001'), convert=None):
+            uoms=(), date=None, rounding=Decimal('0.0001'), convert=None,
+            Uom=_Uom):
+        self.Uom = Uom
         self.date = date or datetime.date.today()
         self.rounding = rounding
         self.convert = convert
@@ -207,7 +236,6 @@ class PricingEngine:
         self._product_categories = {}
         self._depths = {}
         self._base_prices = {}
-        product_rules = []
         for rule in rules:
             self.rules[rule.id] = rule
             self._by_owner.setdefault(
@@ -219,25 +247,24 @@ class PricingEngine:
                 scope = self._scopes[(rule.scope, rule.owner)] = _ScopeRules()
             if rule.level == LEVEL_PRODUCT:
                 scope.product.setdefault(rule.target, []).append(rule)
-                product_rules.append(rule)
             else:
                 self._factors[rule.id] = (100 + rule.value) / 100
+            # Saved rules never overlap; rows written behind the ORM might:
+            # the precedence decides, whatever the order of loading.
             if rule.level == LEVEL_CATEGORY:
-                # Saved rules never overlap; rows written behind the ORM
-                # might: the rule created first wins, whatever the order.
                 other = scope.category.get(rule.target)
-                if other is None or rule.id < other.id:
+                if other is None or (
+                        precedence_key(rule) < precedence_key(other)):
                     scope.category[rule.target] = rule
             elif rule.level == LEVEL_GLOBAL:
-                if scope.global_ is None or rule.id < scope.global_.id:
+                if scope.global_ is None or (
+                        precedence_key(rule) < precedence_key(scope.global_)):
                     scope.global_ = rule
         children = {}
         for category, parent in self.parents.items():
             if parent is not None:
                 children.setdefault(parent, []).append(category)
         for scope in self._scopes.values():
-            for rules_ in scope.product.values():
-                rules_.sort(key=lambda r: (-(r.min_quantity or 0), r.id))
             if scope.category:
                 self._fill_nearest(scope, children)
 
@@ -352,56 +379,48 @@ class PricingEngine:
         return product.sale_uom or product.default_uom
 
     def compute_qty(self, from_id, qty, to_id):
-        "As product.uom.compute_qty without rounding"
-        if from_id == to_id or not qty:
-            return qty
-        from_, to = self.uoms[from_id], self.uoms[to_id]
-        if from_.accurate == 'factor':
-            amount = qty * from_.factor
-        else:
-            amount = qty / from_.rate
-        if to.accurate == 'factor':
-            return amount / to.factor
-        return amount * to.rate
+        "product.uom's compute_qty, without rounding, between unit ids"
+        return self.Uom.compute_qty(
+            self.uoms[from_id], qty, self.uoms[to_id], round=False)
 
     def compute_price(self, from_id, price, to_id):
-        "As product.uom.compute_price"
-        if from_id == to_id or not price:
-            return price
-        from_, to = self.uoms[from_id], self.uoms[to_id]
-        if from_.accurate == 'factor':
-            price = price / from_.value
-        else:
-            price = price * from_.value
-        if to.accurate == 'factor':
-            return price * to.value
-        return price / to.value
+        "product.uom's compute_price between unit ids"
+        return self.Uom.compute_price(
+            self.uoms[from_id], price, self.uoms[to_id])
 
     # --- resolution
 
     def _pick_fixed(self, rules, product, uom, quantity):
-        """The fixed price among the rules of one scope: in the line unit
-        first, then without unit (sale unit); highest minimum reached"""
+        """The winning fixed price among the rules of one scope for a line
+        in `uom`: those in the line unit or without unit (per sale unit)
+        whose minimum quantity is reached"""
         sale_quantity = None
-        generic = None
+        applicable = []
         for rule in rules:
             if rule.uom == uom:
-                if rule.min_quantity <= quantity + QUANTITY_EPSILON:
-                    return rule
-            elif rule.uom is None and generic is None:
+                reached = quantity
+            elif rule.uom is None:
                 if sale_quantity is None:
                     sale_quantity = self.compute_qty(
                         uom, quantity, product.sale_uom or uom)
-                if rule.min_quantity <= sale_quantity + QUANTITY_EPSILON:
-                    generic = rule
-        return generic
+                reached = sale_quantity
+            else:
+                continue
+            if rule.min_quantity <= reached + QUANTITY_EPSILON:
+                applicable.append(rule)
+        if len(applicable) > 1:
+            return min(applicable, key=lambda r: precedence_key(r, uom=uom))
+        elif applicable:
+            return applicable[0]
 
     def resolve(self, client_id, product_id, quantity=0, uom=None):
         """The winning Match for the question, or None (no rule: list price).
 
         The hot path of batches: a few dict lookups per scope of the client
         and level; the Match objects of category and global rules are built
-        once."""
+        once. Levels, then the client's scopes, are walked in the order of
+        the first items of precedence_key(): the first scope of a level with
+        an applicable rule holds the winner, picked by that key."""
         index = self._indexes.get(client_id)
         if index is None:
             index = self._client_index(client_id)
@@ -428,16 +447,9 @@ class PricingEngine:
                         return hit[4]
             elif own:
                 for nearest, position in categories:
-                    # The nearest over the product's categories, as in
-                    # product_categories(): distance, deeper, lower id
-                    best = None
-                    for category in own:
-                        hit = nearest.get(category)
-                        if hit is not None and (best is None
-                                or (hit[2], -hit[3], hit[1])
-                                < (best[2], -best[3], best[1])):
-                            best = hit
-                    if best is not None:
+                    hits = [nearest[c] for c in own if c in nearest]
+                    if hits:
+                        best = min(hits, key=lambda h: h[5])
                         return Match(best[0], best[1], best[2], position)
         return global_
 
@@ -454,12 +466,11 @@ class PricingEngine:
         return own
 
     def _fill_nearest(self, scope, children):
-        """Map every category under a category rule of the scope to its
-        nearest rule: the rules from the root down, a deeper rule (nearer
-        to the categories under it) overwriting a higher one"""
+        """Map every category under a category rule of the scope to the rule
+        that wins for it: of the rules above it, the lowest precedence key
+        (the nearest)"""
         nearest = scope.nearest
-        for category, rule in sorted(scope.category.items(),
-                key=lambda i: (self.depth(i[0]), i[0])):
+        for category, rule in scope.category.items():
             depth = self.depth(category)
             stack, seen = [(category, 0)], set()
             while stack:
@@ -467,37 +478,29 @@ class PricingEngine:
                 if current in seen:
                     continue
                 seen.add(current)
-                # the Match for client and group scopes (position 0), built
-                # once: most resolutions return it as is
-                nearest[current] = (rule, category, distance, depth,
-                    Match(rule, category, distance, 0))
+                key = precedence_key(rule, 0, distance, depth, category)
+                other = nearest.get(current)
+                if other is None or key < other[5]:
+                    # the Match for client and group scopes (position 0),
+                    # built once: most resolutions return it as is
+                    nearest[current] = (rule, category, distance, depth,
+                        Match(rule, category, distance, 0), key)
                 stack.extend(
                     (c, distance + 1) for c in children.get(current, ()))
 
-    def _key(self, rule, position, distance, depth, category, uom):
-        return (rule.level, rule.scope, position,
-            distance if distance is not None else 0,
-            -depth if depth is not None else 0,
-            category if category is not None else 0,
-            0 if rule.uom == uom else 1,
-            -(rule.min_quantity or 0), rule.id)
-
-    def explain(self, client_id, product_id, quantity=0, uom=None):
-        """Every rule that targets the client and the product, valid or not,
-        with why the winner beats it or why it does not apply"""
+    def _entries(self, client_id, product_id, uom, quantity):
+        """(precedence key, rule, reason it does not apply or None,
+        category, distance, position, depth) of every rule of the client's
+        scopes that targets the product, valid or not"""
         product = self.products[product_id]
-        uom = self.line_uom(product, uom)
-        quantity = abs(quantity or 0)
         sale_quantity = self.compute_qty(
             uom, quantity, product.sale_uom or uom)
         categories = {c: (d, depth)
             for c, d, depth in self.product_categories(product_id)}
-        chain = self.chain(client_id)
         entries = []
-        for scope, owner, position in chain:
+        for scope, owner, position in self.chain(client_id):
             for rule in self._by_owner.get((scope, owner), ()):
-                category = distance = depth = None
-                reason = None
+                category = distance = depth = reason = None
                 if rule.level == LEVEL_PRODUCT:
                     if rule.target != product_id:
                         continue
@@ -506,8 +509,7 @@ class PricingEngine:
                     elif rule.uom == uom:
                         reached = quantity
                     else:
-                        reached = None
-                        reason = 'uom'
+                        reached, reason = None, 'uom'
                     if (reached is not None and rule.min_quantity
                             > reached + QUANTITY_EPSILON):
                         reason = 'min_quantity'
@@ -518,10 +520,18 @@ class PricingEngine:
                     distance, depth = categories[category]
                 if not self.valid(rule):
                     reason = 'date'
-                key = self._key(rule, position, distance, depth, category,
-                    uom)
+                key = precedence_key(
+                    rule, position, distance, depth, category, uom)
                 entries.append((key, rule, reason, category, distance,
                         position, depth))
+        return entries
+
+    def explain(self, client_id, product_id, quantity=0, uom=None):
+        """Every rule that targets the client and the product, valid or not,
+        with why the winner beats it or why it does not apply"""
+        uom = self.line_uom(self.products[product_id], uom)
+        quantity = abs(quantity or 0)
+        entries = self._entries(client_id, product_id, uom, quantity)
         entries.sort(key=lambda e: (e[2] is not None, e[0]))
         match = self.resolve(client_id, product_id, quantity, uom)
         winner_key = entries[0][0] if entries and entries[0][2] is None \
@@ -544,7 +554,8 @@ class PricingEngine:
             candidates[0].rule if candidates
             and candidates[0].status == 'winner' else None), (
             match, candidates[:1])
-        return Explanation(match, [(s, o) for s, o, _ in chain], candidates)
+        return Explanation(
+            match, [(s, o) for s, o, _ in self.chain(client_id)], candidates)
 
     # --- prices
 
@@ -594,7 +605,8 @@ class PricingEngine:
 
     def prices(self, questions):
         """[(unit price, Match)] for [(client, product, quantity, uom)], the
-        batch form of price(), with the common cases inlined"""
+        batch form of price(), with unit_price() inlined for percentages
+        (the hot path of price sheets)"""
         resolve = self.resolve
         base_prices = self._base_prices
         factors = self._factors

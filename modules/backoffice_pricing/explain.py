@@ -12,8 +12,8 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .engine import LEVEL_NAMES, SCOPE_NAMES
 from .exceptions import ExplainError
-from .rule import (
-    LEVEL_SELECTION, SCOPE_SELECTION, format_price, format_quantity)
+from .rule import LEVEL_SELECTION, SCOPE_SELECTION
+from .rule_text import format_price, format_quantity
 
 STATUS_SELECTION = [
     ('winner', "Winner"),

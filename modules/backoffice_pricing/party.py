@@ -52,13 +52,15 @@ class Party(CompanyMultiValueMixin, metaclass=PoolMeta):
     @classmethod
     def copy(cls, parties, default=None):
         pool = Pool()
-        ModelAccess = pool.get('ir.model.access')
+        ModelFieldAccess = pool.get('ir.model.field.access')
         default = default.copy() if default is not None else {}
         # Who may create clients but not set price groups (a Sales user)
-        # still copies a client: without them. (The client's own rules are
-        # not copied: Tryton skips a One2Many with a filter.)
-        if not ModelAccess.check(
-                'party.party.price_group', 'create', raise_exception=False):
+        # still copies a client: without them, where the field access would
+        # refuse the whole copy. (The client's own rules are not copied:
+        # Tryton skips a One2Many with a filter.)
+        if not ModelFieldAccess.check(cls.__name__,
+                ['price_group', 'price_groups'], 'write',
+                raise_exception=False):
             default.setdefault('price_groups', None)
             default.setdefault('price_group', None)
         return super().copy(parties, default=default)

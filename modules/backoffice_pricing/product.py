@@ -1,15 +1,7 @@
 # This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
 # level of this repository contains the full copyright notices and license terms.
-import weakref
-
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
-
-# The engine of the last sale price question of each transaction: a sale
-# line's on_change asks the price (get_sale_price) and then the rule
-# (get_sale_price_rules) in the same context; the second answer comes from
-# the same engine. Any write in the transaction (its counter) invalidates it.
-_engines = weakref.WeakKeyDictionary()
 
 
 class Product(metaclass=PoolMeta):
@@ -22,24 +14,29 @@ class Product(metaclass=PoolMeta):
         Plugged in where sale_price_list is, so that a sale line priced
         from the web client, proteus or any RPC gets the same price: the
         context says the customer, company, unit, date and currency (as
-        sale.line._get_context_sale_price gives them). One engine is loaded
-        for the whole batch of products.
+        sale.line._get_context_sale_price gives them).
         """
-        prices = super().get_sale_price(products, quantity=quantity)
-        for product_id, (price, _) in cls._pricing_resolve(
-                products, quantity, prices).items():
-            prices[product_id] = price
+        prices, _ = cls.get_sale_price_and_rules(products, quantity=quantity)
         return prices
 
     @classmethod
-    def get_sale_price_rules(cls, products, quantity=0):
-        """{product id: Match or None} of the rules behind get_sale_price
-        in the same context (None: no rule, the upstream price)"""
-        result = {p.id: None for p in products}
-        for product_id, (_, match) in cls._pricing_resolve(
-                products, quantity).items():
-            result[product_id] = match
-        return result
+    def get_sale_price_and_rules(cls, products, quantity=0):
+        """({product id: price}, {product id: Match or None}): the prices of
+        get_sale_price and the rules behind them (None: no rule, the
+        upstream price), from one engine loaded for the whole batch"""
+        prices = super().get_sale_price(products, quantity=quantity)
+        rules = dict.fromkeys(prices)
+        engine, customer = cls._pricing_engine(products)
+        if engine is None:
+            return prices, rules
+        uom = Transaction().context.get('uom')
+        for product in products:
+            match = engine.resolve(customer, product.id, quantity, uom)
+            if match is not None:
+                prices[product.id] = engine.unit_price(
+                    match, product.id, uom, prices[product.id])
+                rules[product.id] = match
+        return prices, rules
 
     @classmethod
     def _pricing_context(cls):
@@ -80,6 +77,7 @@ class Product(metaclass=PoolMeta):
 
     @classmethod
     def _pricing_engine(cls, products, all_dates=False):
+        "(engine, customer id) of the context, or (None, None)"
         pool = Pool()
         Company = pool.get('company.company')
         Rule = pool.get('backoffice.price.rule')
@@ -87,38 +85,11 @@ class Product(metaclass=PoolMeta):
         if pricing is None or not products:
             return None, None
         company_id, customer, date = pricing
-        transaction = Transaction()
-        key = (company_id, customer, date, all_dates,
-            transaction.context.get('currency'),
-            tuple(sorted(p.id for p in products)))
-        last = _engines.get(transaction)
-        if last is not None and last[:2] == (transaction.counter, key):
-            return last[2], customer
         company = Company(company_id)
         engine = Rule.get_engine(
             company, [customer], [p.id for p in products], date=date,
             all_dates=all_dates, convert=cls._pricing_converter(company))
-        _engines[transaction] = (transaction.counter, key, engine)
         return engine, customer
-
-    @classmethod
-    def _pricing_resolve(cls, products, quantity, prices=None):
-        """{product id: (price, Match)} for the products a rule prices;
-        prices: the upstream prices the rules adjust (None: matches only)"""
-        engine, customer = cls._pricing_engine(products)
-        if engine is None:
-            return {}
-        uom = Transaction().context.get('uom')
-        result = {}
-        for product in products:
-            match = engine.resolve(customer, product.id, quantity, uom)
-            if match is not None:
-                price = None
-                if prices is not None:
-                    price = engine.unit_price(
-                        match, product.id, uom, prices[product.id])
-                result[product.id] = (price, match)
-        return result
 
     @classmethod
     def explain_sale_price(cls, product, quantity=0):

@@ -45,32 +45,23 @@ class Line(metaclass=PoolMeta):
     @fields.depends(
         'type', 'product', 'quantity', 'price_rule', 'price_origin',
         methods=['_get_context_sale_price'])
-    def compute_price_rule(self):
-        """Set the rule behind the unit price compute_unit_price gives, in
-        the same context"""
+    def compute_unit_price(self):
+        """The unit price of upstream, and with it the rule behind it (the
+        on_change of product, quantity, unit and taxes set both)"""
         pool = Pool()
         Product = pool.get('product.product')
         Rule = pool.get('backoffice.price.rule')
         if self.type != 'line' or not self.product:
             self.price_rule = None
             self.price_origin = None
-            return
+            return super().compute_unit_price()
         with Transaction().set_context(self._get_context_sale_price()):
-            match = Product.get_sale_price_rules(
-                [self.product], abs(self.quantity or 0))[self.product.id]
-            self.price_rule = Rule(match.rule.id) if match else None
-            self.price_origin = Rule.format_origin(match)
-
-    @fields.depends(methods=['compute_price_rule'])
-    def on_change_product(self):
-        super().on_change_product()
-        self.compute_price_rule()
-
-    @fields.depends(methods=['compute_price_rule'])
-    def on_change_quantity(self):
-        # Also called by on_change_unit and on_change_taxes
-        super().on_change_quantity()
-        self.compute_price_rule()
+            prices, rules = Product.get_sale_price_and_rules(
+                [self.product], abs(self.quantity or 0))
+        match = rules[self.product.id]
+        self.price_rule = Rule(match.rule.id) if match else None
+        self.price_origin = Rule.format_origin(match)
+        return prices[self.product.id]
 
     @fields.depends('price_rule', 'price_origin')
     def on_change_unit_price(self):
@@ -124,8 +115,8 @@ class Line(metaclass=PoolMeta):
         for (context, quantity), items in groups.items():
             batch = list({p for _, p in items})
             with Transaction().set_context(dict(context)):
-                prices = Product.get_sale_price(batch, quantity)
-                matches = Product.get_sale_price_rules(batch, quantity)
+                prices, matches = Product.get_sale_price_and_rules(
+                    batch, quantity)
             for values, product in items:
                 match, price = matches[product.id], prices[product.id]
                 if values.get('unit_price') is None:

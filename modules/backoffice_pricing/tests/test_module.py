@@ -6,10 +6,12 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 from trytond.model.exceptions import AccessError
+from trytond.model.modelstorage import (
+    DomainValidationError, RequiredValidationError)
 from trytond.modules.backoffice_pricing.engine import (
     LEVEL_CATEGORY, LEVEL_GLOBAL, LEVEL_PRODUCT, SCOPE_CLIENT, SCOPE_GROUP,
     SCOPE_TAG, ClientSpec, PricingEngine, ProductSpec, RuleSpec, TagSpec,
-    UomSpec, bulk_adjust, dates_overlap, find_overlaps)
+    UomCategorySpec, UomSpec, bulk_adjust, dates_overlap, find_overlaps)
 from trytond.modules.backoffice_pricing.exceptions import (
     BulkUpdateError, CopyRulesWarning, CreditLimitExceededError, ExplainError,
     PriceGroupCompanyError, RuleOverlapError, RuleValidationError)
@@ -30,9 +32,9 @@ TODAY = dt.date(2025, 3, 15)
 # Units: u (unit), kg, g
 UNIT, KG, G = 1, 2, 3
 UOMS = [
-    UomSpec(UNIT, 1, 1.0, 1.0, 'factor', D('1.000000000000')),
-    UomSpec(KG, 2, 1.0, 1.0, 'factor', D('1.000000000000')),
-    UomSpec(G, 2, 0.001, 1000.0, 'factor', D('0.001000000000')),
+    UomSpec(UNIT, UomCategorySpec(1), 1.0, 1.0, 'factor'),
+    UomSpec(KG, UomCategorySpec(2), 1.0, 1.0, 'factor'),
+    UomSpec(G, UomCategorySpec(2), 0.001, 1000.0, 'factor'),
     ]
 # Categories: Food (1) > Dairy (2) > Cheese (3) > Hard cheese (4);
 # Organic (5) at the root
@@ -289,6 +291,30 @@ class PricingEngineTestCase(unittest.TestCase):
                 for q in [1, 5]],
             expected)
 
+    def test_tie(self):
+        """Equal distance and depth: the lower category wins; equal keys
+        (rows written behind the ORM): the rule created first"""
+        organic_food = 99
+        rules = [
+            rule(1, LEVEL_CATEGORY, SCOPE_GROUP, GROUP, ORGANIC, '-4'),
+            rule(2, LEVEL_CATEGORY, SCOPE_GROUP, GROUP, FOOD, '-3'),
+            rule(4, LEVEL_GLOBAL, SCOPE_CLIENT, SHOP, value='-2'),
+            rule(3, LEVEL_GLOBAL, SCOPE_CLIENT, SHOP, value='-1'),
+            ]
+        for rules_ in [rules, rules[::-1]]:
+            e = PricingEngine(rules_,
+                clients=[ClientSpec(SHOP, GROUP, ())],
+                products=PRODUCTS + [ProductSpec(
+                        organic_food, (ORGANIC, FOOD), UNIT, UNIT, D('10'))],
+                parents=PARENTS, uoms=UOMS, date=TODAY)
+            self.assertEqual(self.winner(e, SHOP, organic_food), 2)
+            self.assertEqual(self.winner(e, SHOP, BREAD), 3)
+            reasons = {c.rule.id: (c.status, c.reason) for product in [
+                    organic_food, BREAD]
+                for c in e.explain(SHOP, product, 1).candidates}
+            self.assertEqual(reasons[1], ('beaten', 'category'))
+            self.assertEqual(reasons[4], ('beaten', 'id'))
+
     def test_prices(self):
         "Percentages apply to the list price, fixed prices replace it"
         e = engine([
@@ -424,10 +450,10 @@ class BackofficePricingTestCase(
             }
         with Transaction().set_context(context):
             product = Product(product.id)
-            price = Product.get_sale_price([product], quantity)[product.id]
-            match = Product.get_sale_price_rules(
-                [product], quantity)[product.id]
-        return price, (match.rule.id if match else None)
+            prices, matches = Product.get_sale_price_and_rules(
+                [product], quantity)
+        match = matches[product.id]
+        return prices[product.id], (match.rule.id if match else None)
 
     def snapshot(self, Model, fields):
         records = Model.search([], order=[('id', 'ASC')])
@@ -568,13 +594,14 @@ class BackofficePricingTestCase(
     def check_refused(self, exception, values, *expected, records=None,
             write=None):
         """Creating values (a dict, or a list of them for one batch) or
-        writing them fails with the texts, and nothing stored changes"""
+        writing them fails with the texts, and nothing stored changes once
+        the request is rolled back"""
         pool = Pool()
         Rule = pool.get('backoffice.price.rule')
         fields = ['scope', 'level', 'percentage', 'fixed_price',
             'start_date', 'end_date', 'min_quantity', 'uom', 'company']
         before = self.snapshot(Rule, fields)
-        with self.assertRaises(exception) as cm:
+        with self.assertRaises(exception) as cm, request():
             if write is None:
                 Rule.create(values if isinstance(values, list) else [values])
             else:
@@ -729,11 +756,11 @@ class BackofficePricingTestCase(
         with set_company(other):
             wholesale, = PriceGroup.create([{'name': "Wholesale"}])
         with set_company(company):
-            self.check_refused(RuleValidationError, {
+            # by the domain of the field
+            self.check_refused(DomainValidationError, {
                     'price_group': wholesale.id, 'level': 'global',
                     'percentage': D('-10'), 'company': company.id},
-                'Wholesale: all products', 'Price Group "Wholesale"',
-                'Other Company', 'Dunder Mifflin')
+                'Wholesale: all products', '"Price Group"', '"Wholesale"')
             # Nor can a group with rules move to another company
             self.rules({'price_group': w.restaurants.id, 'level': 'global',
                     'percentage': D('-10')})
@@ -748,19 +775,21 @@ class BackofficePricingTestCase(
         company = create_company()
         with set_company(company):
             w = self.setup_world(company)
-            self.check_refused(RuleValidationError, {
+            # by the domain of the field
+            self.check_refused(DomainValidationError, {
                     'party': w.bistro.id, 'level': 'product',
                     'product': w.brie.id, 'fixed_price': D('3'),
                     'uom': w.unit.id},
-                'Le Bistro: Brie', '"Unit"', 'Brie')
+                'Le Bistro: Brie', '"Unit"')
 
     @with_transaction()
     def test_missing_target(self):
-        "A category rule without category is refused before writing"
+        "A category rule without category is refused"
         company = create_company()
         with set_company(company):
             w = self.setup_world(company)
-            self.check_refused(RuleValidationError, {
+            # by the states of the field
+            self.check_refused(RequiredValidationError, {
                     'price_group': w.restaurants.id, 'level': 'category',
                     'percentage': D('-10')},
                 '"Category"', 'Restaurants')
