@@ -110,7 +110,7 @@ class ValueCheckMixin:
         return values
 
     @classmethod
-    def _value_error(cls, name, value, reason, **extra):
+    def _value_error(cls, name, value, message, **extra):
         if isinstance(value, (str, int, float, Decimal)):
             text = str(value)
         else:
@@ -118,8 +118,7 @@ class ValueCheckMixin:
         if len(text) > 40:
             text = text[:37] + '...'
         raise ValueCheckError(gettext(
-                'backoffice_zone.msg_value_%s' % reason,
-                value=text, **cls.__names__(name), **extra))
+                message, value=text, **cls.__names__(name), **extra))
 
     @classmethod
     def _check_value(cls, name, field, value):
@@ -131,32 +130,34 @@ class ValueCheckMixin:
                 value = value.id
             if (not isinstance(value, int) or isinstance(value, bool)
                     or not (0 < value <= INTEGER_MAX)):
-                cls._value_error(name, value, 'link')
+                cls._value_error(name, value, 'backoffice_zone.msg_value_link')
             return value
         elif isinstance(field, fields.MultiSelection):
             if (not isinstance(value, (list, tuple))
                     or not all(isinstance(v, str) for v in value)):
-                cls._value_error(name, value, 'type')
+                cls._value_error(name, value, 'backoffice_zone.msg_value_type')
         elif isinstance(field, fields.Selection):
             if not isinstance(value, str):
-                cls._value_error(name, value, 'type')
+                cls._value_error(name, value, 'backoffice_zone.msg_value_type')
         elif isinstance(field, fields.Char):
             if not isinstance(value, str):
-                cls._value_error(name, value, 'type')
+                cls._value_error(name, value, 'backoffice_zone.msg_value_type')
             if '\x00' in value:
                 # PostgreSQL refuses the NUL character in text
-                cls._value_error(name, value, 'nul')
+                cls._value_error(name, value, 'backoffice_zone.msg_value_nul')
             try:
                 value.encode('utf-8')
             except UnicodeEncodeError:
-                cls._value_error(name, value, 'encoding')
+                cls._value_error(
+                    name, value, 'backoffice_zone.msg_value_encoding')
             size = field.size if isinstance(field.size, int) else None
             if isinstance(bounds, int):
                 size = bounds
             if size is None:
                 size = TEXT_MAX if isinstance(field, fields.Text) else CHAR_MAX
             if len(value) > size:
-                cls._value_error(name, value, 'length', size=size)
+                cls._value_error(
+                    name, value, 'backoffice_zone.msg_value_length', size=size)
         elif isinstance(field, (fields.Date, fields.Time, fields.DateTime)):
             # trytond takes an ISO text for them too
             if isinstance(field, fields.Date):
@@ -169,35 +170,41 @@ class ValueCheckMixin:
                 try:
                     value = parse(value)
                 except ValueError:
-                    cls._value_error(name, value, 'type')
+                    cls._value_error(
+                        name, value, 'backoffice_zone.msg_value_type')
             if (not isinstance(value, type_)
                     or (type_ is dt.date
                         and isinstance(value, dt.datetime))):
-                cls._value_error(name, value, 'type')
+                cls._value_error(name, value, 'backoffice_zone.msg_value_type')
         elif isinstance(field, fields.Integer):
             if not isinstance(value, int) or isinstance(value, bool):
-                cls._value_error(name, value, 'type')
+                cls._value_error(name, value, 'backoffice_zone.msg_value_type')
             minimum, maximum = bounds or (INTEGER_MIN, INTEGER_MAX)
             cls._check_bounds(name, value, minimum, maximum)
         elif isinstance(field, (fields.Float, fields.Numeric)):
             if (not isinstance(value, (int, float, Decimal))
                     or isinstance(value, bool)):
-                cls._value_error(name, value, 'type')
+                cls._value_error(name, value, 'backoffice_zone.msg_value_type')
             if isinstance(value, Decimal):
                 finite = value.is_finite()
             else:
                 finite = math.isfinite(value)
             if not finite:
-                cls._value_error(name, value, 'finite')
+                cls._value_error(
+                    name, value, 'backoffice_zone.msg_value_finite')
             minimum, maximum = bounds or (-NUMBER_MAX, NUMBER_MAX)
             cls._check_bounds(name, value, minimum, maximum)
 
     @classmethod
     def _check_bounds(cls, name, value, minimum, maximum):
         if minimum is not None and value < minimum:
-            cls._value_error(name, value, 'minimum', minimum=minimum)
+            cls._value_error(
+                name, value, 'backoffice_zone.msg_value_minimum',
+                minimum=minimum)
         if maximum is not None and value > maximum:
-            cls._value_error(name, value, 'maximum', maximum=maximum)
+            cls._value_error(
+                name, value, 'backoffice_zone.msg_value_maximum',
+                maximum=maximum)
 
     @classmethod
     def _check_references(cls, references):
@@ -217,5 +224,5 @@ class ValueCheckMixin:
             missing = ids - found
             if missing:
                 cls._value_error(
-                    name, min(missing), 'missing',
+                    name, min(missing), 'backoffice_zone.msg_value_missing',
                     target=Target.__names__()['model'])

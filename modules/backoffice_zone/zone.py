@@ -40,13 +40,32 @@ COLOUR = re.compile(r'^#[0-9a-fA-F]{6}$')
 # shapely.is_valid_reason: "Reason[x y]" or "Reason"
 SHAPELY_REASON = re.compile(r'^\s*([^\[]*?)\s*(?:\[([^\]]*)\])?\s*$')
 SHAPELY_MESSAGES = {
-    'self-intersection': 'msg_polygon_crosses',
-    'ring self-intersection': 'msg_polygon_crosses',
-    'too few points in geometry component': 'msg_polygon_too_few',
-    'hole lies outside shell': 'msg_polygon_hole_outside',
-    'nested holes': 'msg_polygon_nested',
-    'nested shells': 'msg_polygon_nested',
-    'interior is disconnected': 'msg_polygon_disconnected',
+    'self-intersection': 'backoffice_zone.msg_polygon_crosses',
+    'ring self-intersection': 'backoffice_zone.msg_polygon_crosses',
+    'too few points in geometry component':
+        'backoffice_zone.msg_polygon_too_few',
+    'hole lies outside shell': 'backoffice_zone.msg_polygon_hole_outside',
+    'nested holes': 'backoffice_zone.msg_polygon_nested',
+    'nested shells': 'backoffice_zone.msg_polygon_nested',
+    'interior is disconnected': 'backoffice_zone.msg_polygon_disconnected',
+    }
+# the message of each reason of the matcher's errors and explanations
+GEOJSON_MESSAGES = {
+    'json': 'backoffice_zone.msg_rule_geojson_json',
+    'type': 'backoffice_zone.msg_rule_geojson_type',
+    'coordinates': 'backoffice_zone.msg_rule_geojson_coordinates',
+    'range': 'backoffice_zone.msg_rule_geojson_range',
+    'empty': 'backoffice_zone.msg_rule_geojson_empty',
+    }
+PATTERN_MESSAGES = {
+    'malformed': 'backoffice_zone.msg_rule_pattern_malformed',
+    'reversed': 'backoffice_zone.msg_rule_pattern_reversed',
+    'long': 'backoffice_zone.msg_rule_pattern_long',
+    }
+EXPLAIN_MESSAGES = {
+    'specificity': 'backoffice_zone.msg_explain_specificity',
+    'priority': 'backoffice_zone.msg_explain_priority',
+    'sequence': 'backoffice_zone.msg_explain_sequence',
     }
 
 
@@ -435,8 +454,7 @@ class Zone(ValueCheckMixin, DeactivableMixin, sequence_ordered(), ModelSQL,
                     rival_zone=rival.zone.rec_name,
                     rival_priority=rival.zone.priority)
                 text = gettext(
-                    'backoffice_zone.msg_explain_%s' % explanation.reason,
-                    **values)
+                    EXPLAIN_MESSAGES[explanation.reason], **values)
             else:
                 text = gettext('backoffice_zone.msg_explain_match', **values)
         current_id = current.id if current else None
@@ -552,15 +570,15 @@ class ZoneRule(ValueCheckMixin, sequence_ordered(), ModelSQL, ModelView):
             try:
                 pattern = parse_postal_pattern(self.pattern or '')
             except PatternError:
-                message = 'msg_rule_exact'
+                message = 'backoffice_zone.msg_rule_exact'
             else:
-                message = {
-                    KIND_EXACT: 'msg_rule_exact',
-                    }.get(pattern.kind, (
-                        'msg_rule_range' if pattern.code is None
-                        else 'msg_rule_prefix'))
-            text = gettext(
-                'backoffice_zone.' + message, pattern=self.pattern or '')
+                if pattern.kind == KIND_EXACT:
+                    message = 'backoffice_zone.msg_rule_exact'
+                elif pattern.code is None:
+                    message = 'backoffice_zone.msg_rule_range'
+                else:
+                    message = 'backoffice_zone.msg_rule_prefix'
+            text = gettext(message, pattern=self.pattern or '')
             if self.country:
                 text = gettext('backoffice_zone.msg_rule_postal_country',
                     rule=text, country=self.country.name)
@@ -641,8 +659,8 @@ class ZoneRule(ValueCheckMixin, sequence_ordered(), ModelSQL, ModelView):
                     start, end = rule.pattern.split('-')
                     values['fixed'] = f'{end.strip()}-{start.strip()}'
                 raise RulePatternError(gettext(
-                        'backoffice_zone.msg_rule_pattern_%s'
-                        % exception.reason, **values)) from exception
+                        PATTERN_MESSAGES[exception.reason],
+                        **values)) from exception
 
     @classmethod
     def check_geojson(cls, rules, field_names=None):
@@ -668,8 +686,7 @@ class ZoneRule(ValueCheckMixin, sequence_ordered(), ModelSQL, ModelView):
             polygon = gettext('backoffice_zone.msg_polygon_of_zone',
                 zone=self.zone.rec_name)
         if exception.reason != 'invalid':
-            return gettext(
-                'backoffice_zone.msg_rule_geojson_%s' % exception.reason,
+            return gettext(GEOJSON_MESSAGES[exception.reason],
                 polygon=polygon, detail=exception.detail)
         # shapely's reason reads "Self-intersection[6.15 46.15]": said in
         # words, with the place in longitude, latitude
@@ -677,13 +694,13 @@ class ZoneRule(ValueCheckMixin, sequence_ordered(), ModelSQL, ModelView):
         reason, near = (match.group(1), match.group(2)) if match else (
             exception.detail, None)
         message = SHAPELY_MESSAGES.get(
-            (reason or '').strip().lower(), 'msg_polygon_invalid')
+            (reason or '').strip().lower(),
+            'backoffice_zone.msg_polygon_invalid')
         if near:
             lon, lat = (_coordinate(c) for c in near.split()[:2])
             near = gettext('backoffice_zone.msg_polygon_near',
                 lon=lon, lat=lat)
-        return gettext('backoffice_zone.%s' % message,
-            polygon=polygon, near=near or '')
+        return gettext(message, polygon=polygon, near=near or '')
 
     @classmethod
     def check_overlaps(cls, rules):
