@@ -191,17 +191,21 @@ class Request(ValueCheckMixin, Workflow, ModelSQL, ModelView):
     def default_vat_type(cls):
         return 'ch_vat'
 
+    # what the client account gets when no one chooses
     @classmethod
     def default_billing_scheme(cls):
-        return 'order'
+        ClientAccount = Pool().get('party.party.client_account')
+        return ClientAccount.default_billing_scheme()
 
     @classmethod
     def default_payment_methods(cls):
-        return []
+        ClientAccount = Pool().get('party.party.client_account')
+        return ClientAccount.default_payment_methods()
 
     @classmethod
     def default_delivery_methods(cls):
-        return []
+        ClientAccount = Pool().get('party.party.client_account')
+        return ClientAccount.default_delivery_methods()
 
     @classmethod
     def get_vat_types(cls):

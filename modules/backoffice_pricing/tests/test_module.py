@@ -374,6 +374,28 @@ class PricingEngineTestCase(unittest.TestCase):
                 D('3'), rounding), D('-7.30'))
 
 
+def company_users(companies, groups):
+    "A user of each company, in the groups named by (module, XML id)"
+    pool = Pool()
+    User = pool.get('res.user')
+    ModelData = pool.get('ir.model.data')
+    groups = [ModelData.get_id(*g) for g in groups]
+    return User.create([{
+                'login': 'user%s' % c.id, 'name': 'User %s' % c.id,
+                'companies': [('add', [c.id])], 'company': c.id,
+                'groups': [('add', groups)],
+                } for c in companies])
+
+
+@contextmanager
+def acting(user, company):
+    "As user with company in the request's context, through the RPC checks"
+    with Transaction().set_user(user.id), \
+            Transaction().set_context(company=company.id), \
+            check_access():
+        yield
+
+
 class BackofficePricingTestCase(
         CompanyTestMixin, ClientWidgetsTestMixin, ModuleTestCase):
     "Test BackOffice Pricing module"
@@ -1017,8 +1039,6 @@ class BackofficePricingTestCase(
         PartyPriceGroup = pool.get('party.party.price_group')
         CreditLimit = pool.get('party.party.credit_limit_amount')
         PriceGroup = pool.get('backoffice.price.group')
-        User = pool.get('res.user')
-        ModelData = pool.get('ir.model.data')
         Explain = pool.get('backoffice.price.explain', type='wizard')
         company1 = create_company()
         company2 = create_company("Other")
@@ -1029,23 +1049,11 @@ class BackofficePricingTestCase(
                     'addresses': [('create', [{'postal_code': '8001'}])]})
         with set_company(company2):
             wholesale, = PriceGroup.create([{'name': "Wholesale"}])
-        groups = [ModelData.get_id(*g) for g in [
+        user1, user2 = company_users([company1, company2], [
                 ('sale', 'group_sale'), ('sale', 'group_sale_admin'),
                 ('account_credit_limit', 'group_credit_limit'),
-                ('backoffice_pricing', 'group_pricing_admin')]]
-        user1, user2 = User.create([{
-                    'login': 'user%s' % c.id, 'name': 'User %s' % c.id,
-                    'companies': [('add', [c.id])], 'company': c.id,
-                    'groups': [('add', groups)],
-                    } for c in [company1, company2]])
+                ('backoffice_pricing', 'group_pricing_admin')])
         address, = w.bistro.addresses
-
-        @contextmanager
-        def acting(user, company):
-            with Transaction().set_user(user.id), \
-                    Transaction().set_context(company=company.id), \
-                    check_access():
-                yield
 
         def explain(company):
             session_id, _, _ = Explain.create()
@@ -1375,8 +1383,6 @@ class BackofficePricingTestCase(
         pool = Pool()
         Sheet = pool.get('backoffice.price.sheet')
         Line = pool.get('backoffice.price.sheet.line')
-        User = pool.get('res.user')
-        ModelData = pool.get('ir.model.data')
         Export = pool.get('backoffice.price.sheet.export', type='wizard')
         company1 = create_company()
         company2 = create_company("Other")
@@ -1384,21 +1390,9 @@ class BackofficePricingTestCase(
             w = self.setup_world(company1)
             self.rules({'party': w.bistro.id, 'level': 'product',
                     'product': w.brie.id, 'fixed_price': D('14.50')})
-        groups = [ModelData.get_id(*g) for g in [
+        user1, user2 = company_users([company1, company2], [
                 ('sale', 'group_sale'),
-                ('backoffice_pricing', 'group_pricing_admin')]]
-        user1, user2 = User.create([{
-                    'login': 'user%s' % c.id, 'name': 'User %s' % c.id,
-                    'companies': [('add', [c.id])], 'company': c.id,
-                    'groups': [('add', groups)],
-                    } for c in [company1, company2]])
-
-        @contextmanager
-        def acting(user, company):
-            with Transaction().set_user(user.id), \
-                    Transaction().set_context(company=company.id), \
-                    check_access():
-                yield
+                ('backoffice_pricing', 'group_pricing_admin')])
 
         def export(sheet):
             with Transaction().set_context(
