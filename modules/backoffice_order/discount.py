@@ -12,7 +12,10 @@ from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import DiscountError, LinesLockedError
-from .sale import ORDER_DISCOUNT
+
+# Set while a discount is given on whole orders: the timeline records one
+# entry per order, not one per line
+ORDER_DISCOUNT = '_backoffice_order_discount'
 
 
 class Sale(metaclass=PoolMeta):
@@ -95,6 +98,32 @@ class Sale(metaclass=PoolMeta):
                         reason=reason),
                     } for s in sales if s.untaxed_amount != old[s.id]])
         return sales
+
+
+class Line(metaclass=PoolMeta):
+    __name__ = 'sale.line'
+
+    discount_reason = fields.Char(
+        "Discount Reason",
+        states={
+            'invisible': Eval('type') != 'line',
+            },
+        help="Why the unit price differs from the base price; recorded "
+        "in the timeline of the order.")
+
+    @classmethod
+    def validate_fields(cls, lines, field_names):
+        super().validate_fields(lines, field_names)
+        if field_names & {'unit_price', 'base_price', 'quantity'}:
+            for line in lines:
+                if (line.type == 'line' and line.unit_price is not None
+                        and line.unit_price < 0
+                        and (line.base_price or 0) >= 0):
+                    raise DiscountError(gettext(
+                            'backoffice_order.msg_discount_negative',
+                            line=line.rec_name, sale=line.sale.rec_name,
+                            unit_price=line.unit_price,
+                            base_price=line.base_price))
 
 
 class DiscountStart(ModelView):

@@ -1,7 +1,9 @@
 # This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
 # level of this repository contains the full copyright notices and license terms.
+"""An order split into several deliveries: the new order takes part of
+the lines and keeps the link to the order it was split from"""
 from trytond.i18n import gettext
-from trytond.model import ModelView, fields
+from trytond.model import Index, ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
@@ -13,6 +15,42 @@ from .timeline import LINES_QUIET
 
 class Sale(metaclass=PoolMeta):
     __name__ = 'sale.sale'
+
+    split_from = fields.Many2One(
+        'sale.sale', "Split From", readonly=True, ondelete='RESTRICT',
+        domain=[
+            ('company', '=', Eval('company', -1)),
+            ],
+        help="The order this delivery was split from.")
+    split_parts = fields.One2Many(
+        'sale.sale', 'split_from', "Split Parts", readonly=True,
+        help="The deliveries split from this order.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._value_checked |= {'split_from'}
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.split_from, Index.Range())))
+        cls._buttons.update({
+                'split_wizard': {
+                    'invisible': ~Eval('lines_editable', False),
+                    'depends': ['lines_editable'],
+                    },
+                })
+
+    @classmethod
+    @ModelView.button_action('backoffice_order.wizard_split')
+    def split_wizard(cls, sales):
+        pass
+
+    @classmethod
+    def copy(cls, sales, default=None):
+        default = default.copy() if default is not None else {}
+        # a copy is no part of a split (split sets its own link)
+        default.setdefault('split_from', None)
+        default.setdefault('split_parts', None)
+        return super().copy(sales, default=default)
 
     @classmethod
     def split(cls, sale, quantities, delivery_date=None):

@@ -22,8 +22,8 @@ from trytond.modules.backoffice_client.access import (
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction, without_check_access
 
-from .sale import MOVING
 from .scheme import KIND_STATES
+from .stage import MOVING
 
 
 def _server():
