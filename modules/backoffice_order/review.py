@@ -9,7 +9,6 @@ from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.modules.product import round_price
 from trytond.pool import Pool, PoolMeta
-from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction, without_check_access
 
 
@@ -60,14 +59,11 @@ class Sale(metaclass=PoolMeta):
     def update_review(cls, sales):
         """Compute the manual review flag and reasons of sales again
 
-        Stored (not a function field) so the list filters on it in SQL; it
-        is written with one UPDATE per distinct value, behind the ORM, so
-        it neither loops through write nor reaches the timeline."""
+        Stored (not a function field) so the list filters on it in SQL;
+        written by the server (clients may not write it), in one write of
+        the sales whose review changed, one action per distinct value."""
         if not sales:
             return
-        transaction = Transaction()
-        cursor = transaction.connection.cursor()
-        table = cls.__table__()
         with without_check_access():
             sales = cls.browse([s.id for s in sales])
             reasons = cls._review_reasons(sales)
@@ -76,26 +72,18 @@ class Sale(metaclass=PoolMeta):
             text = '; '.join(reasons.get(sale, [])) or None
             if (bool(text), text) != (
                     bool(sale.manual_review), sale.review_reasons):
-                by_value[bool(text), text].append(sale.id)
-        for (flag, text), ids in by_value.items():
-            for sub_ids in grouped_slice(ids):
-                cursor.execute(*table.update(
-                        [table.manual_review, table.review_reasons],
-                        [flag, text],
-                        where=reduce_ids(table.id, list(sub_ids))))
-        if by_value:
-            cls._clear_cache([i for ids in by_value.values() for i in ids])
-
-    @classmethod
-    def _clear_cache(cls, ids):
-        "Forget what the ORM cached of the rows changed behind it"
-        transaction = Transaction()
-        transaction.counter += 1
-        for cache in transaction.cache.values():
-            if cls.__name__ in cache:
-                cache_cls = cache[cls.__name__]
-                for id_ in ids:
-                    cache_cls.pop(id_, None)
+                by_value[bool(text), text].append(sale)
+        args = []
+        for (flag, text), v_sales in by_value.items():
+            args.extend((v_sales, {
+                        'manual_review': flag,
+                        'review_reasons': text,
+                        }))
+        if args:
+            # the server's own write: clients may not write these fields
+            # (ServerFieldsMixin), a write without access checks may
+            with without_check_access():
+                cls.write(*args)
 
     @classmethod
     def _review_fields(cls):
