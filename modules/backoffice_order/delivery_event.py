@@ -14,8 +14,6 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .move import PLANS
-
 
 class Sale(metaclass=PoolMeta):
     __name__ = 'sale.sale'
@@ -73,7 +71,7 @@ class Sale(metaclass=PoolMeta):
                 stage = schemes[company]
                 if (stage and sale.stage != stage
                         and not (sale.stage and sale.stage.end)
-                        and sale.state in PLANS[stage.kind]):
+                        and sale.state in cls._stage_plans[stage.kind]):
                     targets[stage].append(sale)
             description = gettext(
                 'backoffice_order.msg_activity_delivery_event',

@@ -17,37 +17,7 @@ from trytond.transaction import Transaction, without_check_access
 from .exceptions import StageChangedError, StageGateError, StageMoveError
 from .scheme import KIND_STATES
 from .stage import MOVING
-
-# The sale actions that bring a sale from its state to a stage kind, in
-# order; a missing entry means no action reaches the kind from the state.
-PLANS = {
-    'draft': {
-        'draft': [], 'quotation': ['draft'], 'confirmed': ['draft'],
-        'cancelled': ['draft'],
-        },
-    'quotation': {
-        'draft': ['quote'], 'quotation': [],
-        'confirmed': ['draft', 'quote'], 'cancelled': ['draft', 'quote'],
-        },
-    'confirmed': {
-        'draft': ['quote', 'confirm'], 'quotation': ['confirm'],
-        'confirmed': [], 'processing': [], 'done': [],
-        'cancelled': ['draft', 'quote', 'confirm'],
-        },
-    'processing': {
-        'draft': ['quote', 'confirm', 'process'],
-        'quotation': ['confirm', 'process'],
-        'confirmed': ['process'], 'processing': [], 'done': [],
-        },
-    'done': {
-        'draft': ['quote', 'confirm', 'process'],
-        'quotation': ['confirm', 'process'],
-        'confirmed': ['process'], 'processing': [], 'done': [],
-        },
-    'cancelled': {
-        'draft': ['cancel'], 'quotation': ['cancel'], 'cancelled': [],
-        },
-    }
+from .workflow import sale_plans
 
 
 class Sale(metaclass=PoolMeta):
@@ -62,6 +32,12 @@ class Sale(metaclass=PoolMeta):
                     'depends': ['id'],
                     },
                 })
+
+    @classmethod
+    def __post_setup__(cls):
+        super().__post_setup__()
+        # after every module's __setup__, which may add transitions
+        cls._stage_plans = sale_plans(cls._transitions)
 
     @classmethod
     @ModelView.button_action('backoffice_order.wizard_change_stage')
@@ -132,7 +108,7 @@ class Sale(metaclass=PoolMeta):
                     'backoffice_order.msg_stage_gate',
                     sale=sale.rec_name, stage=stage.rec_name,
                     group=stage.gate_group.rec_name))
-        if sale.state not in PLANS[stage.kind]:
+        if sale.state not in cls._stage_plans[stage.kind]:
             return StageMoveError(gettext(
                     'backoffice_order.msg_stage_action_impossible',
                     sale=sale.rec_name, stage=stage.rec_name,
@@ -152,7 +128,7 @@ class Sale(metaclass=PoolMeta):
                 'account_credit_limit', 'group_credit_limit'))
         if cls._in_group(credit_group):
             return {}
-        plan = PLANS[stage.kind]
+        plan = cls._stage_plans[stage.kind]
         to_confirm = [s for s in sales if 'confirm' in plan.get(s.state, [])]
         cls._lock_parties(to_confirm)
         return {
@@ -226,7 +202,7 @@ class Sale(metaclass=PoolMeta):
     @classmethod
     def _run_plan(cls, sales, stage):
         "Run the sale actions that bring sales to the kind of stage"
-        plan = PLANS[stage.kind]
+        plan = cls._stage_plans[stage.kind]
         key = lambda s: s.state  # noqa: E731
         for state, s_sales in groupby(sorted(sales, key=key), key=key):
             s_sales = list(s_sales)

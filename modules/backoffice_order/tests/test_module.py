@@ -108,6 +108,67 @@ class BackofficeOrderTestCase(OrderTestMixin, CompanyTestMixin,
     module = 'backoffice_order'
 
     @with_transaction()
+    def test_stage_plans(self):
+        "The sale actions of a move are paths over upstream's transitions"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        to_confirmed = ['quote', 'confirm']
+        to_processing = ['quote', 'confirm', 'process']
+        self.assertEqual(Sale._stage_plans, {
+                'draft': {
+                    'draft': [], 'quotation': ['draft'],
+                    'confirmed': ['draft'], 'cancelled': ['draft'],
+                    },
+                'quotation': {
+                    'draft': ['quote'], 'quotation': [],
+                    'confirmed': ['draft', 'quote'],
+                    'cancelled': ['draft', 'quote'],
+                    },
+                'confirmed': {
+                    'draft': to_confirmed, 'quotation': ['confirm'],
+                    'confirmed': [], 'processing': [], 'done': [],
+                    'cancelled': ['draft'] + to_confirmed,
+                    },
+                'processing': {
+                    'draft': to_processing,
+                    'quotation': ['confirm', 'process'],
+                    'confirmed': ['process'], 'processing': [], 'done': [],
+                    'cancelled': ['draft'] + to_processing,
+                    },
+                'done': {
+                    'draft': to_processing,
+                    'quotation': ['confirm', 'process'],
+                    'confirmed': ['process'], 'processing': [], 'done': [],
+                    'cancelled': ['draft'] + to_processing,
+                    },
+                'cancelled': {
+                    'draft': ['cancel'], 'quotation': ['cancel'],
+                    'confirmed': ['draft', 'cancel'], 'cancelled': [],
+                    },
+                })
+
+    @with_transaction()
+    def test_move_confirmed_to_cancelled(self):
+        "A scheme's Confirmed → Cancelled runs upstream's draft and cancel"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        Transition = pool.get('backoffice.fulfilment.transition')
+        company = create_company()
+        with set_company(company):
+            client, product, scheme = self.setup_order(company)
+            confirmed = self.stage(scheme, 'confirmed')
+            cancelled = self.stage(scheme, 'cancelled')
+            Transition.create([{
+                        'scheme': scheme.id,
+                        'from_': confirmed.id, 'to': cancelled.id}])
+            sale = self.create_sale(client, product)
+            Sale.move_to_stage([sale], confirmed)
+            Sale.move_to_stage([sale], cancelled)
+            sale = Sale(sale.id)
+            self.assertEqual(
+                (sale.state, sale.stage), ('cancelled', cancelled))
+
+    @with_transaction()
     def test_default_scheme(self):
         "The default scheme is created on first use, once"
         pool = Pool()
