@@ -49,6 +49,12 @@ DELIVERY_EVENTS = [
     ('failed', "Failed"),
     ]
 
+# The refusal to delete or to retire (write) a stage holding orders
+IN_USE_MESSAGES = {
+    'delete': 'backoffice_order.msg_stage_in_use_delete',
+    'write': 'backoffice_order.msg_stage_in_use_write',
+    }
+
 # code, name, kind, start, end, lines editable, ready, delivery event, colour
 DEFAULT_STAGES = [
     ('new', "New", 'draft', True, False, True, False, None, '#9e9e9e'),
@@ -358,7 +364,7 @@ class Stage(
         if sales:
             sale, = sales
             raise StageInUseError(gettext(
-                    'backoffice_order.msg_stage_in_use_%s' % mode,
+                    IN_USE_MESSAGES[mode],
                     stage=sale.stage.rec_name, sale=sale.rec_name))
 
     @classmethod
