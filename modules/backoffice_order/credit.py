@@ -17,14 +17,13 @@ class Sale(metaclass=PoolMeta):
     __name__ = 'sale.sale'
 
     @classmethod
-    def _credit_exceeded(cls, sales, pending=None):
+    def _credit_exceeded(cls, sales):
         """The sales whose party would exceed its credit limit when they
-        are confirmed, each on top of pending ({party id: amount}, updated)
-        (see _credit_excess)"""
-        return set(cls._credit_excess(sales, pending=pending))
+        are confirmed (see _credit_excess)"""
+        return set(cls._credit_excess(sales))
 
     @classmethod
-    def _credit_excess(cls, sales, pending=None):
+    def _credit_excess(cls, sales):
         """{sale: (limit, used, amount, excess)} of the sales that would
         exceed the credit limit of their party when confirmed, in the
         currency of the company: used counts the credit amount and the
@@ -32,7 +31,7 @@ class Sale(metaclass=PoolMeta):
 
         Only sales not yet confirmed count: confirmed ones are in the
         credit amount already."""
-        pending = pending if pending is not None else defaultdict(Decimal)
+        pending = defaultdict(Decimal)
         exceeded = {}
         key = lambda s: s.company.id  # noqa: E731
         for company, c_sales in groupby(sorted(sales, key=key), key=key):
