@@ -47,7 +47,6 @@ class Sale(metaclass=PoolMeta):
         entry with the untaxed amount before and after. All the orders must
         be in a stage that lets their lines be edited."""
         pool = Pool()
-        Line = pool.get('sale.line')
         Activity = pool.get('backoffice.order.activity')
         sales = cls.browse(sales)
         if rate is None or not (Decimal(0) <= rate < Decimal(1)):
@@ -64,6 +63,27 @@ class Sale(metaclass=PoolMeta):
                         'backoffice_order.msg_lines_locked',
                         sale=sale.rec_name, stage=sale.stage.rec_name))
         old = {s.id: s.untaxed_amount for s in sales}
+        cls._discount_lines(sales, rate, reason)
+        sales = cls.browse([s.id for s in sales])
+        Activity.record([{
+                    'sale': s.id,
+                    'kind': 'discount',
+                    'field': 'untaxed_amount',
+                    'old_value': old[s.id],
+                    'new_value': s.untaxed_amount,
+                    'description': gettext(
+                        'backoffice_order.msg_activity_order_discount',
+                        rate=format((rate * 100).normalize(), 'f'),
+                        reason=reason),
+                    } for s in sales if s.untaxed_amount != old[s.id]])
+        return sales
+
+    @classmethod
+    def _discount_lines(cls, sales, rate, reason):
+        """Set the unit price of the product lines of sales to their base
+        price less rate, for reason"""
+        pool = Pool()
+        Line = pool.get('sale.line')
         # one write per distinct price, not per line
         by_values = defaultdict(list)
         for sale in sales:
@@ -85,19 +105,6 @@ class Sale(metaclass=PoolMeta):
         if args:
             with Transaction().set_context(**{ORDER_DISCOUNT: True}):
                 Line.write(*args)
-        sales = cls.browse([s.id for s in sales])
-        Activity.record([{
-                    'sale': s.id,
-                    'kind': 'discount',
-                    'field': 'untaxed_amount',
-                    'old_value': old[s.id],
-                    'new_value': s.untaxed_amount,
-                    'description': gettext(
-                        'backoffice_order.msg_activity_order_discount',
-                        rate=format((rate * 100).normalize(), 'f'),
-                        reason=reason),
-                    } for s in sales if s.untaxed_amount != old[s.id]])
-        return sales
 
 
 class Line(metaclass=PoolMeta):
