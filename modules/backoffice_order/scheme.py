@@ -1,5 +1,12 @@
 # This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
 # level of this repository contains the full copyright notices and license terms.
+"""The fulfilment scheme of a company: its stages, its transitions and the
+default scheme
+
+One file above 400 lines: a scheme is checked as a whole (the number of
+active stages, a start and an end stage) whenever its stages change, and
+its stages give the tabs of Orders by Stage; the three models are one
+concept."""
 import re
 
 from sql.aggregate import Count
