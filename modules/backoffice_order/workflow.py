@@ -38,8 +38,9 @@ ACTIONS = {
     'processing': 'process',
     'cancelled': 'cancel',
     }
-# The state a move into a stage of a kind brings its sale to: a sale is
-# processed once confirmed, shipped and paid later (KIND_STATES)
+# The state a move into a stage of a kind brings its sale to; a move into a
+# stage of kind "done" processes the sale, upstream makes it done once it
+# is shipped and paid (KIND_STATES)
 KIND_TARGETS = {
     'draft': 'draft',
     'quotation': 'quotation',
