@@ -3,9 +3,10 @@
 # level of this repository contains the full copyright notices and license terms.
 """Benchmark the order list, search and bulk moves of backoffice_order
 
-Builds a throw-away PostgreSQL database (activated like the tests, with
-DB_CACHE honoured), bulk-inserts ORDERS orders by SQL (INSERT … SELECT over
-generate_series, cloning one order made by the ORM) and measures:
+Builds a throw-away PostgreSQL database (activated like the tests, from
+the --db-cache directory when given), bulk-inserts ORDERS orders by SQL
+(INSERT … SELECT over generate_series, cloning one order made by the ORM)
+and measures:
 
 - the first page of the order list filtered by stage and zone (<= 150 ms),
 - the search of a client name and of a product name (<= 300 ms),
@@ -15,8 +16,10 @@ generate_series, cloning one order made by the ORM) and measures:
 Each figure is printed with its target, PASS/FAIL and the ratio to a
 baseline measured in the same run (the unfiltered first page).
 
-    TRYTOND_DATABASE_URI=postgresql://postgres@127.0.0.1:5432/ \\
-        .venv/bin/python scripts/bench_order.py [--orders 100000]
+    .venv/bin/python scripts/bench_order.py
+        [--database-uri postgresql://postgres@127.0.0.1:5432/]
+        [--orders 100000] [--clients 5000] [--bulk 1000]
+        [--db-cache /tmp/bench-cache] [--keep]
 """
 import argparse
 import datetime as dt
@@ -27,6 +30,7 @@ import sys
 import time
 from decimal import Decimal
 
+DEFAULT_URI = 'postgresql://postgres@127.0.0.1:5432/'
 PAGE_FIELDS = [
     'number', 'party.rec_name', 'stage.rec_name', 'priority',
     'delivery_date', 'delivery_window.rec_name', 'delivery_zone.rec_name',
@@ -36,9 +40,14 @@ PAGE_FIELDS = [
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--database-uri', default=DEFAULT_URI,
+        help="the PostgreSQL server (default: %(default)s)")
     parser.add_argument('--orders', type=int, default=100_000)
     parser.add_argument('--clients', type=int, default=5_000)
     parser.add_argument('--bulk', type=int, default=1_000)
+    parser.add_argument('--db-cache',
+        help="a DB_CACHE of trytond's tests (a directory) to activate the "
+        "module faster on repeated runs of the same code")
     parser.add_argument('--keep', action='store_true',
         help="keep the database after the run")
     return parser.parse_args()
@@ -46,11 +55,16 @@ def parse_args():
 
 def main():
     args = parse_args()
-    uri = os.environ.get('TRYTOND_DATABASE_URI', '')
-    if not uri.startswith('postgresql'):
-        sys.exit("Set TRYTOND_DATABASE_URI to a PostgreSQL server")
-    os.environ.setdefault('DB_NAME', 'bench_order_%s' % os.getpid())
-    os.environ.setdefault('DB_CACHE', '/tmp/order-bench-dbcache')
+    if not args.database_uri.startswith('postgresql'):
+        sys.exit("--database-uri must be a PostgreSQL server")
+    # trytond reads its configuration from the environment when imported
+    os.environ['TRYTOND_DATABASE_URI'] = args.database_uri
+    # a cache is keyed by the module names, not their code: only on demand
+    if args.db_cache:
+        os.environ['DB_CACHE'] = args.db_cache
+    else:
+        os.environ.pop('DB_CACHE', None)
+    os.environ['DB_NAME'] = 'bench_order_%d' % os.getpid()
 
     from trytond.tests.test_tryton import DB_NAME, activate_module, drop_db
     from trytond.transaction import Transaction

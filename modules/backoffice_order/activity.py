@@ -18,6 +18,12 @@ KINDS = [
     ('assignment', "Assignment"),
     ('note', "Note"),
     ]
+# The refusal of a client's create, write or delete of the timeline
+READONLY_MESSAGES = {
+    'create': 'backoffice_order.msg_activity_readonly_create',
+    'write': 'backoffice_order.msg_activity_readonly_write',
+    'delete': 'backoffice_order.msg_activity_readonly_delete',
+    }
 
 
 class Activity(ModelSQL, ModelView):
@@ -79,7 +85,7 @@ class Activity(ModelSQL, ModelView):
         # it, never a client's.
         if external:
             raise ActivityReadOnlyError(gettext(
-                    'backoffice_order.msg_activity_readonly_%s' % mode,
+                    READONLY_MESSAGES[mode],
                     activity=activities[0].rec_name if activities else '',
                     sale=(activities[0].sale.rec_name
                         if activities and activities[0].sale else '')))

@@ -12,7 +12,10 @@ from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import DiscountError, LinesLockedError
-from .sale import ORDER_DISCOUNT
+
+# Set while a discount is given on whole orders: the timeline records one
+# entry per order, not one per line
+ORDER_DISCOUNT = '_backoffice_order_discount'
 
 
 class Sale(metaclass=PoolMeta):
@@ -44,7 +47,6 @@ class Sale(metaclass=PoolMeta):
         entry with the untaxed amount before and after. All the orders must
         be in a stage that lets their lines be edited."""
         pool = Pool()
-        Line = pool.get('sale.line')
         Activity = pool.get('backoffice.order.activity')
         sales = cls.browse(sales)
         if rate is None or not (Decimal(0) <= rate < Decimal(1)):
@@ -61,6 +63,27 @@ class Sale(metaclass=PoolMeta):
                         'backoffice_order.msg_lines_locked',
                         sale=sale.rec_name, stage=sale.stage.rec_name))
         old = {s.id: s.untaxed_amount for s in sales}
+        cls._discount_lines(sales, rate, reason)
+        sales = cls.browse([s.id for s in sales])
+        Activity.record([{
+                    'sale': s.id,
+                    'kind': 'discount',
+                    'field': 'untaxed_amount',
+                    'old_value': old[s.id],
+                    'new_value': s.untaxed_amount,
+                    'description': gettext(
+                        'backoffice_order.msg_activity_order_discount',
+                        rate=format((rate * 100).normalize(), 'f'),
+                        reason=reason),
+                    } for s in sales if s.untaxed_amount != old[s.id]])
+        return sales
+
+    @classmethod
+    def _discount_lines(cls, sales, rate, reason):
+        """Set the unit price of the product lines of sales to their base
+        price less rate, for reason"""
+        pool = Pool()
+        Line = pool.get('sale.line')
         # one write per distinct price, not per line
         by_values = defaultdict(list)
         for sale in sales:
@@ -82,19 +105,32 @@ class Sale(metaclass=PoolMeta):
         if args:
             with Transaction().set_context(**{ORDER_DISCOUNT: True}):
                 Line.write(*args)
-        sales = cls.browse([s.id for s in sales])
-        Activity.record([{
-                    'sale': s.id,
-                    'kind': 'discount',
-                    'field': 'untaxed_amount',
-                    'old_value': old[s.id],
-                    'new_value': s.untaxed_amount,
-                    'description': gettext(
-                        'backoffice_order.msg_activity_order_discount',
-                        rate=format((rate * 100).normalize(), 'f'),
-                        reason=reason),
-                    } for s in sales if s.untaxed_amount != old[s.id]])
-        return sales
+
+
+class Line(metaclass=PoolMeta):
+    __name__ = 'sale.line'
+
+    discount_reason = fields.Char(
+        "Discount Reason",
+        states={
+            'invisible': Eval('type') != 'line',
+            },
+        help="Why the unit price differs from the base price; recorded "
+        "in the timeline of the order.")
+
+    @classmethod
+    def validate_fields(cls, lines, field_names):
+        super().validate_fields(lines, field_names)
+        if field_names & {'unit_price', 'base_price', 'quantity'}:
+            for line in lines:
+                if (line.type == 'line' and line.unit_price is not None
+                        and line.unit_price < 0
+                        and (line.base_price or 0) >= 0):
+                    raise DiscountError(gettext(
+                            'backoffice_order.msg_discount_negative',
+                            line=line.rec_name, sale=line.sale.rec_name,
+                            unit_price=line.unit_price,
+                            base_price=line.base_price))
 
 
 class DiscountStart(ModelView):

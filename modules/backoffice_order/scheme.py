@@ -1,5 +1,12 @@
 # This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
 # level of this repository contains the full copyright notices and license terms.
+"""The fulfilment scheme of a company: its stages, its transitions and the
+default scheme
+
+One file above 400 lines: a scheme is checked as a whole (the number of
+active stages, a start and an end stage) whenever its stages change, and
+its stages give the tabs of Orders by Stage; the three models are one
+concept."""
 import re
 
 from sql.aggregate import Count
@@ -48,6 +55,12 @@ DELIVERY_EVENTS = [
     ('delivered', "Delivered"),
     ('failed', "Failed"),
     ]
+
+# The refusal to delete or to retire (write) a stage holding orders
+IN_USE_MESSAGES = {
+    'delete': 'backoffice_order.msg_stage_in_use_delete',
+    'write': 'backoffice_order.msg_stage_in_use_write',
+    }
 
 # code, name, kind, start, end, lines editable, ready, delivery event, colour
 DEFAULT_STAGES = [
@@ -358,7 +371,7 @@ class Stage(
         if sales:
             sale, = sales
             raise StageInUseError(gettext(
-                    'backoffice_order.msg_stage_in_use_%s' % mode,
+                    IN_USE_MESSAGES[mode],
                     stage=sale.stage.rec_name, sale=sale.rec_name))
 
     @classmethod

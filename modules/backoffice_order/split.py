@@ -1,7 +1,9 @@
 # This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
 # level of this repository contains the full copyright notices and license terms.
+"""An order split into several deliveries: the new order takes part of
+the lines and keeps the link to the order it was split from"""
 from trytond.i18n import gettext
-from trytond.model import ModelView, fields
+from trytond.model import Index, ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
@@ -14,6 +16,42 @@ from .timeline import LINES_QUIET
 class Sale(metaclass=PoolMeta):
     __name__ = 'sale.sale'
 
+    split_from = fields.Many2One(
+        'sale.sale', "Split From", readonly=True, ondelete='RESTRICT',
+        domain=[
+            ('company', '=', Eval('company', -1)),
+            ],
+        help="The order this delivery was split from.")
+    split_parts = fields.One2Many(
+        'sale.sale', 'split_from', "Split Parts", readonly=True,
+        help="The deliveries split from this order.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._value_checked |= {'split_from'}
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.split_from, Index.Range())))
+        cls._buttons.update({
+                'split_wizard': {
+                    'invisible': ~Eval('lines_editable', False),
+                    'depends': ['lines_editable'],
+                    },
+                })
+
+    @classmethod
+    @ModelView.button_action('backoffice_order.wizard_split')
+    def split_wizard(cls, sales):
+        pass
+
+    @classmethod
+    def copy(cls, sales, default=None):
+        default = default.copy() if default is not None else {}
+        # a copy is no part of a split (split sets its own link)
+        default.setdefault('split_from', None)
+        default.setdefault('split_parts', None)
+        return super().copy(sales, default=default)
+
     @classmethod
     def split(cls, sale, quantities, delivery_date=None):
         """Split off a new delivery of sale holding quantities
@@ -25,7 +63,6 @@ class Sale(metaclass=PoolMeta):
         (checked); the tax of each part is rounded on its own and a
         difference goes to the timeline. Returns the new order."""
         pool = Pool()
-        Line = pool.get('sale.line')
         Activity = pool.get('backoffice.order.activity')
         cls.lock([sale])
         sale = cls(sale.id)
@@ -33,6 +70,46 @@ class Sale(metaclass=PoolMeta):
             raise LinesLockedError(gettext(
                     'backoffice_order.msg_lines_locked',
                     sale=sale.rec_name, stage=sale.stage.rec_name))
+        moving = cls._split_quantities(sale, quantities)
+        before = (sale.untaxed_amount, sale.total_amount)
+        part, = cls.copy([sale], default={
+                'lines': None,
+                'split_from': sale.id,
+                'delivery_date': delivery_date or sale.delivery_date,
+                'delivery_window': (
+                    sale.delivery_window.id if sale.delivery_window
+                    and (not delivery_date
+                        or delivery_date == sale.delivery_date)
+                    else None),
+                'priority': sale.priority,
+                })
+        cls._split_lines(part, moving)
+        sale, part = cls.browse([sale.id, part.id])
+        after = tuple(
+            a + b for a, b in zip(
+                (sale.untaxed_amount, sale.total_amount),
+                (part.untaxed_amount, part.total_amount)))
+        # Each line keeps its unit price, so the untaxed amounts add up
+        # unless the rounding of a line amount differs: that is refused.
+        if after[0] != before[0]:
+            raise SplitError(gettext(
+                    'backoffice_order.msg_split_total',
+                    sale=sale.rec_name, before=before[0], after=after[0]))
+        description = cls._split_description(sale, moving, before, after)
+        Activity.record([{
+                    'sale': sale.id, 'kind': 'split', 'field': 'split_parts',
+                    'new_value': part.rec_name, 'description': description,
+                    }, {
+                    'sale': part.id, 'kind': 'split', 'field': 'split_from',
+                    'new_value': sale.rec_name, 'description': description,
+                    }])
+        return part
+
+    @classmethod
+    def _split_quantities(cls, sale, quantities):
+        """{line: quantity} of the lines of sale that move, from quantities
+        ({sale line: quantity}); refuses quantities that split nothing,
+        everything or more than a line has, and lines of other orders"""
         lines = {l.id: l for l in sale.line_lines}
         moving = {}
         for line, quantity in quantities.items():
@@ -56,20 +133,14 @@ class Sale(metaclass=PoolMeta):
             raise SplitError(gettext(
                     'backoffice_order.msg_split_everything',
                     sale=sale.rec_name))
-        before = (sale.untaxed_amount, sale.total_amount)
+        return moving
 
-        part, = cls.copy([sale], default={
-                'lines': None,
-                'split_from': sale.id,
-                'delivery_date': delivery_date or sale.delivery_date,
-                'delivery_window': (
-                    sale.delivery_window.id if sale.delivery_window
-                    and (not delivery_date
-                        or delivery_date == sale.delivery_date)
-                    else None),
-                'priority': sale.priority,
-                })
-        # Whole lines move; the others are divided between the parts.
+    @classmethod
+    def _split_lines(cls, part, moving):
+        """Move the quantities of moving ({line: quantity}) to the order
+        part: whole lines move, the others are divided between the parts"""
+        pool = Pool()
+        Line = pool.get('sale.line')
         whole = [l for l, q in moving.items() if q == l.quantity]
         divided = [l for l in moving if l not in whole]
         # the split entry tells the moves of the lines
@@ -86,17 +157,11 @@ class Sale(metaclass=PoolMeta):
                     to_write.extend(
                         ([line], {'quantity': line.quantity - moving[line]}))
                 Line.write(*to_write)
-        sale, part = cls.browse([sale.id, part.id])
-        after = tuple(
-            a + b for a, b in zip(
-                (sale.untaxed_amount, sale.total_amount),
-                (part.untaxed_amount, part.total_amount)))
-        # Each line keeps its unit price, so the untaxed amounts add up
-        # unless the rounding of a line amount differs: that is refused.
-        if after[0] != before[0]:
-            raise SplitError(gettext(
-                    'backoffice_order.msg_split_total',
-                    sale=sale.rec_name, before=before[0], after=after[0]))
+
+    @classmethod
+    def _split_description(cls, sale, moving, before, after):
+        """The timeline's text of the split of moving ({line: quantity})
+        off sale, with the (untaxed, total) amounts before and after"""
         description = gettext(
             'backoffice_order.msg_activity_split',
             lines=', '.join(
@@ -111,14 +176,7 @@ class Sale(metaclass=PoolMeta):
                 before=before[1] - before[0], after=after[1] - after[0],
                 difference='%+g' % (after[1] - before[1]),
                 currency=sale.currency.code if sale.currency else '')
-        Activity.record([{
-                    'sale': sale.id, 'kind': 'split', 'field': 'split_parts',
-                    'new_value': part.rec_name, 'description': description,
-                    }, {
-                    'sale': part.id, 'kind': 'split', 'field': 'split_from',
-                    'new_value': sale.rec_name, 'description': description,
-                    }])
-        return part
+        return description
 
 
 class SplitStart(ModelView):

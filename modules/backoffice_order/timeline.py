@@ -1,14 +1,17 @@
 # This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
 # level of this repository contains the full copyright notices and license terms.
-"""The edits of the lines of an order in its timeline: quantity, product,
-unit and unit price changed (through the order or on the line), lines
-added and removed, each with the order's total before and after"""
+"""The timeline of an order records its edits: the fields of the order it
+follows (old and new value) and the edits of its lines (quantity, product,
+unit and unit price changed, through the order or on the line, lines added
+and removed, each with the order's total before and after)"""
+import datetime as dt
+
 from trytond.i18n import gettext
-from trytond.model import ModelStorage
+from trytond.model import ModelStorage, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction, without_check_access
 
-from .sale import ORDER_DISCOUNT
+from .discount import ORDER_DISCOUNT
 
 # Set while lines change as part of something the timeline records as a
 # whole (creating, copying or deleting an order, a split): their lines
@@ -17,12 +20,34 @@ LINES_QUIET = '_backoffice_lines_quiet'
 
 
 def _raw(record, name):
+    "The stored value of the field name of record"
     value = getattr(record, name, None)
     return value.id if isinstance(value, ModelStorage) else value
 
 
+def _display(record, name):
+    "The value of the field name of record as the user sees it"
+    value = getattr(record, name, None)
+    field = record._fields[name]
+    if value is None:
+        return None
+    if isinstance(field, fields.Many2One):
+        return value.rec_name
+    if isinstance(field, fields.Selection):
+        return dict(field.selection).get(value, value)
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
 class Sale(metaclass=PoolMeta):
     __name__ = 'sale.sale'
+
+    activities = fields.One2Many(
+        'backoffice.order.activity', 'sale', "Timeline", readonly=True,
+        help="What happened to the order, oldest first: stage changes, "
+        "edits with old and new values, discounts, splits, address "
+        "changes, assignments and notes.")
 
     @classmethod
     def create(cls, vlist):
@@ -35,6 +60,55 @@ class Sale(metaclass=PoolMeta):
         # the timeline of a deleted order goes with it
         with Transaction().set_context(**{LINES_QUIET: True}):
             super().delete(sales)
+
+    @classmethod
+    def copy(cls, sales, default=None):
+        default = default.copy() if default is not None else {}
+        # the copy starts a timeline of its own
+        default.setdefault('activities', None)
+        return super().copy(sales, default=default)
+
+    @classmethod
+    def _tracked_fields(cls):
+        "{field name: activity kind} of the fields the timeline follows"
+        return {
+            'priority': 'edit',
+            'delivery_date': 'edit',
+            'delivery_window': 'edit',
+            'shipment_address': 'address',
+            }
+
+    @classmethod
+    def on_write(cls, sales, values):
+        pool = Pool()
+        Activity = pool.get('backoffice.order.activity')
+        callbacks = super().on_write(sales, values)
+        tracked = cls._tracked_fields()
+        names = [n for n in tracked if n in values]
+        if not names:
+            return callbacks
+        # the raw value tells a change (two addresses may read alike),
+        # the displayed one is what the timeline shows
+        old = {s.id: {n: (_raw(s, n), _display(s, n)) for n in names}
+            for s in sales}
+        ids = [s.id for s in sales]
+
+        def record():
+            entries = []
+            records = cls.browse(ids)
+            for sale in records:
+                for name in names:
+                    old_raw, old_display = old[sale.id][name]
+                    if _raw(sale, name) != old_raw:
+                        entries.append({
+                                'sale': sale.id,
+                                'kind': tracked[name],
+                                'field': name,
+                                'old_value': old_display,
+                                'new_value': _display(sale, name),
+                                })
+            Activity.record(entries)
+        return callbacks + [record]
 
     @classmethod
     @without_check_access

@@ -14,16 +14,43 @@ the state itself. Here:
   follow the scheme only through allowed transitions and gates, else the
   order keeps its stage;
 - the workflow fields (state, stage, number, review, …) are written by the
-  server only: a client's create, write or copy carrying them is refused."""
-from collections import defaultdict
+  server only: a client's create, write or copy carrying them is refused.
+
+The sale actions a move runs to reach a stage (sale_plans) are derived from
+upstream's transitions."""
+from collections import defaultdict, deque
 
 from trytond.modules.backoffice_client.access import (
     SERVER, ServerFieldsMixin)
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction, without_check_access
 
-from .sale import MOVING
 from .scheme import KIND_STATES
+from .stage import MOVING
+
+# The sale action (upstream's button or workflow method) that brings a sale
+# into a state; none brings it into "done": upstream records it when the
+# order is shipped and paid.
+ACTIONS = {
+    'draft': 'draft',
+    'quotation': 'quote',
+    'confirmed': 'confirm',
+    'processing': 'process',
+    'cancelled': 'cancel',
+    }
+# The state a move into a stage of a kind brings its sale to; a move into a
+# stage of kind "done" processes the sale, upstream makes it done once it
+# is shipped and paid (KIND_STATES)
+KIND_TARGETS = {
+    'draft': 'draft',
+    'quotation': 'quotation',
+    'confirmed': 'confirmed',
+    'processing': 'processing',
+    'done': 'processing',
+    'cancelled': 'cancelled',
+    }
+# The states upstream records by itself once a sale is confirmed
+FACTS = {'processing', 'done'}
 
 
 def _server():
@@ -130,6 +157,52 @@ class Sale(ServerFieldsMixin, metaclass=PoolMeta):
     def do(cls, sales):
         with _server():
             super().do(sales)
+
+
+def sale_plans(transitions):
+    """{stage kind: {sale state: [sale action]}}: the sale actions that
+    bring a sale from its state to a stage of the kind, in order
+
+    The shortest path over transitions (upstream's Sale._transitions) to
+    the target state of the kind (KIND_TARGETS); a sale in that state, or
+    in one that upstream records by itself from there (FACTS), needs no
+    action. A state missing from the plan of a kind has no path to it."""
+    plans = {}
+    for kind, target in KIND_TARGETS.items():
+        plan = dict.fromkeys(_facts_from(target, transitions), ())
+        for state in sorted({s for t in transitions for s in t} - set(plan)):
+            path = _shortest_path(state, target, transitions)
+            if path is not None:
+                plan[state] = path
+        plans[kind] = {s: list(p) for s, p in plan.items()}
+    return plans
+
+
+def _facts_from(state, transitions):
+    "state and the states upstream records by itself from it (FACTS)"
+    reached, todo = {state}, [state]
+    while todo:
+        current = todo.pop()
+        for from_, to in transitions:
+            if from_ == current and to in FACTS and to not in reached:
+                reached.add(to)
+                todo.append(to)
+    return reached
+
+
+def _shortest_path(start, goal, transitions):
+    "The sale actions of the shortest path from start to goal, or None"
+    paths = {start: ()}
+    queue = deque([start])
+    while queue:
+        current = queue.popleft()
+        if current == goal:
+            return paths[current]
+        for from_, to in sorted(transitions):
+            if from_ == current and to in ACTIONS and to not in paths:
+                paths[to] = paths[current] + (ACTIONS[to],)
+                queue.append(to)
+    return None
 
 
 def _by_state(sales):

@@ -6,6 +6,7 @@ import time
 import unittest
 from contextlib import contextmanager
 from decimal import Decimal
+from unittest.mock import patch
 
 from trytond import backend
 from trytond.exceptions import UserError
@@ -16,7 +17,8 @@ from trytond.modules.backoffice_order.exceptions import (
     SplitError, StageChangedError, StageGateError, StageInUseError,
     StageMoveError, TransitionError)
 from trytond.modules.backoffice_zone.exceptions import ValueCheckError
-from trytond.modules.backoffice_zone.tests.tools import request
+from trytond.modules.backoffice_zone.tests.tools import (
+    count_queries, request)
 from trytond.modules.backoffice_zone.tests.views import ClientWidgetsTestMixin
 from trytond.modules.account.tests import create_chart
 from trytond.modules.company.tests import (
@@ -104,6 +106,67 @@ class BackofficeOrderTestCase(OrderTestMixin, CompanyTestMixin,
         ClientWidgetsTestMixin, ModuleTestCase):
     "Test BackOffice Order module"
     module = 'backoffice_order'
+
+    @with_transaction()
+    def test_stage_plans(self):
+        "The sale actions of a move are paths over upstream's transitions"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        to_confirmed = ['quote', 'confirm']
+        to_processing = ['quote', 'confirm', 'process']
+        self.assertEqual(Sale._stage_plans, {
+                'draft': {
+                    'draft': [], 'quotation': ['draft'],
+                    'confirmed': ['draft'], 'cancelled': ['draft'],
+                    },
+                'quotation': {
+                    'draft': ['quote'], 'quotation': [],
+                    'confirmed': ['draft', 'quote'],
+                    'cancelled': ['draft', 'quote'],
+                    },
+                'confirmed': {
+                    'draft': to_confirmed, 'quotation': ['confirm'],
+                    'confirmed': [], 'processing': [], 'done': [],
+                    'cancelled': ['draft'] + to_confirmed,
+                    },
+                'processing': {
+                    'draft': to_processing,
+                    'quotation': ['confirm', 'process'],
+                    'confirmed': ['process'], 'processing': [], 'done': [],
+                    'cancelled': ['draft'] + to_processing,
+                    },
+                'done': {
+                    'draft': to_processing,
+                    'quotation': ['confirm', 'process'],
+                    'confirmed': ['process'], 'processing': [], 'done': [],
+                    'cancelled': ['draft'] + to_processing,
+                    },
+                'cancelled': {
+                    'draft': ['cancel'], 'quotation': ['cancel'],
+                    'confirmed': ['draft', 'cancel'], 'cancelled': [],
+                    },
+                })
+
+    @with_transaction()
+    def test_move_confirmed_to_cancelled(self):
+        "A scheme's Confirmed → Cancelled runs upstream's draft and cancel"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        Transition = pool.get('backoffice.fulfilment.transition')
+        company = create_company()
+        with set_company(company):
+            client, product, scheme = self.setup_order(company)
+            confirmed = self.stage(scheme, 'confirmed')
+            cancelled = self.stage(scheme, 'cancelled')
+            Transition.create([{
+                        'scheme': scheme.id,
+                        'from_': confirmed.id, 'to': cancelled.id}])
+            sale = self.create_sale(client, product)
+            Sale.move_to_stage([sale], confirmed)
+            Sale.move_to_stage([sale], cancelled)
+            sale = Sale(sale.id)
+            self.assertEqual(
+                (sale.state, sale.stage), ('cancelled', cancelled))
 
     @with_transaction()
     def test_default_scheme(self):
@@ -307,6 +370,33 @@ class BackofficeOrderTestCase(OrderTestMixin, CompanyTestMixin,
             with as_user(reviewer):
                 Sale.move_to_stage([sale], confirmed)
             self.assertEqual(Sale(sale.id).stage, confirmed)
+
+    @with_transaction()
+    def test_review_written_in_batch(self):
+        "The reviews of many orders cost the queries of a few"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        company = create_company()
+        with set_company(company):
+            client, product, scheme = self.setup_order(company)
+
+            def queries(count):
+                sales = [self.create_sale(client, product)
+                    for _ in range(count)]
+                reasons = {s: ["Reason %s" % (i % 2)]
+                    for i, s in enumerate(sales)}
+                with patch.object(
+                        Sale, '_review_reasons', return_value=reasons), \
+                        count_queries() as counter:
+                    Sale.update_review(sales)
+                self.assertEqual(
+                    [(s.manual_review, s.review_reasons)
+                        for s in Sale.browse(sales)],
+                    [(True, "Reason %s" % (i % 2))
+                        for i in range(count)])
+                return counter[0]
+            queries(1)  # what the first write reads, later ones find cached
+            self.assertEqual(queries(2), queries(20))
 
     @with_transaction()
     def test_credit_limit(self):
