@@ -2,9 +2,9 @@
 # level of this repository contains the full copyright notices and license terms.
 """The compiled zone matcher: pure Python, numpy and shapely, no database.
 
-The Tryton models (zone.py, address.py) hand the active rules of one company
-to `ZoneMatcher` and keep the compiled result in Tryton's cache; the unit
-tests and scripts/bench_zone.py use this module directly.
+The Tryton models (zone_matcher.py, address.py) hand the active rules of
+one company to `ZoneMatcher` and keep the compiled result in Tryton's cache;
+the unit tests and scripts/bench_zone.py use this module directly.
 
 The concepts live in their own files: specificity.py (kinds, RuleSpec,
 Location, Match), postal_code.py (patterns, PatternError), polygon.py
