@@ -12,6 +12,7 @@ from shapely import GeometryType
 # 1 m² at our latitudes) only share a border drawn twice.
 OVERLAP_AREA_TOLERANCE = 1e-10
 
+
 class GeometryError(ValueError):
     """A polygon that cannot be used
 

@@ -27,7 +27,7 @@ SHAPELY_MESSAGES = {
     'nested shells': 'backoffice_zone.msg_polygon_nested',
     'interior is disconnected': 'backoffice_zone.msg_polygon_disconnected',
     }
-# the message of each reason of the matcher's errors and explanations
+# the message of each reason of the matcher's errors
 GEOJSON_MESSAGES = {
     'json': 'backoffice_zone.msg_rule_geojson_json',
     'type': 'backoffice_zone.msg_rule_geojson_type',
@@ -40,6 +40,7 @@ PATTERN_MESSAGES = {
     'reversed': 'backoffice_zone.msg_rule_pattern_reversed',
     'long': 'backoffice_zone.msg_rule_pattern_long',
     }
+
 
 def _coordinate(text):
     "A coordinate of shapely's text as a user reads it: 6.63, not 6.630000"

@@ -18,6 +18,7 @@ WEEKDAYS = [
     ('6', "Sunday"),
     ]
 
+
 def window_name(weekday, start, end):
     "A delivery window as the office reads it: Monday 06:00-10:00"
     return '%s %s-%s' % (
