@@ -1,16 +1,9 @@
 # This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
 # level of this repository contains the full copyright notices and license terms.
-"""The compiled zone matcher: pure Python, numpy and shapely, no database.
-
-The Tryton models (zone_matcher.py, address.py) hand the active rules of
-one company to `ZoneMatcher` and keep the compiled result in Tryton's cache;
-the unit tests and scripts/bench_zone.py use this module directly.
-
-The concepts live in their own files: specificity.py (kinds, RuleSpec,
-Location, Match), postal_code.py (patterns, PatternError), polygon.py
-(GeoJSON, GeometryError, the point grid), tie.py (tied_rules) and
-explanation.py; their public names are imported here, which is where the
-models, tests and scripts import them from.
+"""The compiled zone matcher (numpy and shapely, no database), to which
+zone_matcher.py and address.py hand the rules of one company; it imports the
+public names of specificity.py, postal_code.py, polygon.py, tie.py and
+explanation.py, so models, tests and scripts/bench_zone.py import from here.
 """
 import math
 from collections import defaultdict
@@ -27,8 +20,8 @@ from .postal_code import (
     normalise_postal_code, parse_postal_pattern, postal_patterns_tie,
     prefix_interval)
 from .specificity import (
-    KIND_CITY, KIND_EXACT, KIND_POLYGON, KIND_RANGE,
-    KIND_SUBDIVISION, Explanation, Location, Match, RuleSpec, normalise_city)
+    KIND_CITY, KIND_EXACT, KIND_POLYGON, KIND_RANGE, KIND_SUBDIVISION,
+    Explanation, Location, Match, RuleSpec, normalise_city)
 from .tie import tied_rules
 
 __all__ = [
@@ -56,10 +49,9 @@ class ZoneMatcher(ExplanationMixin):
             (r for r in rules if r.kind == 'polygon'), key=order_key)
         others = [r for r in rules if r.kind != 'polygon']
         self.rules = polygons + others
-        self.tie_rank = {}
-        for rank, index in enumerate(sorted(range(len(self.rules)),
-                    key=lambda i: order_key(self.rules[i]))):
-            self.tie_rank[index] = rank
+        self.tie_rank = {index: rank for rank, index in enumerate(sorted(
+                    range(len(self.rules)),
+                    key=lambda i: order_key(self.rules[i])))}
         self.rule_zones = np.asarray(
             [r.zone for r in self.rules] or [0], dtype=np.int64)
         self.countries = {
@@ -180,10 +172,9 @@ class ZoneMatcher(ExplanationMixin):
 
     def _interval_table(self, ckey, length):
         "The interval table for codes of `length` digits (built on demand)"
-        try:
-            return self._tables[ckey, length]
-        except KeyError:
-            pass
+        table = self._tables.get((ckey, length))
+        if table is not None:
+            return table
         intervals = []
         for key in {None, ckey}:
             for start, end, size, index in self._intervals.get(key, ()):
