@@ -10,7 +10,7 @@ from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.backoffice_zone.values import ValueCheckMixin
-from trytond.modules.backoffice_zone.zone import WEEKDAYS, window_name
+from trytond.modules.backoffice_zone.window import WEEKDAYS, window_name
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access

@@ -190,77 +190,91 @@ class Address(CompanyContextMixin, ValueCheckMixin, metaclass=PoolMeta):
         that changes, so the number of queries does not grow per address.
         Returns {'zones': Counter(zone id or None: addresses), 'manual':
         skipped addresses, 'changed': updated addresses}."""
-        pool = Pool()
-        Zone = pool.get('backoffice.zone')
-        transaction = Transaction()
-        cursor = transaction.connection.cursor()
-        table = cls.__table__()
+        Zone = Pool().get('backoffice.zone')
         result = {'zones': Counter(), 'manual': 0, 'changed': 0}
         matcher = Zone.get_matcher()
         if matcher is None:
             return result
+        updated = []
+        for rows in cls._zone_batches(ids, batch_size):
+            automatic = [r for r in rows if not r[2]]
+            result['manual'] += len(rows) - len(automatic)
+            if automatic:
+                updated.extend(cls._assign_batch(matcher, automatic, result))
+        result['changed'] = len(updated)
+        if updated:
+            cls._forget_cached(updated)
+        return result
+
+    @classmethod
+    def _zone_batches(cls, ids, batch_size):
+        """The rows (id, zone, zone_manual and the location columns in
+        Location's order) of the addresses of ids (all when None), by batch"""
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
         columns = [
             table.id, table.zone, table.zone_manual, table.longitude,
             table.latitude, table.postal_code, table.city, table.country,
             table.subdivision]
-
-        def batches():
-            if ids is not None:
-                for sub_ids in grouped_slice(ids, batch_size):
-                    cursor.execute(*table.select(*columns,
-                            where=reduce_ids(table.id, list(sub_ids))))
-                    yield cursor.fetchall()
-            else:
-                # Keyset pagination: each batch starts after the last id
-                last = -1
-                while True:
-                    cursor.execute(*table.select(*columns,
-                            where=table.id > last,
-                            order_by=[table.id.asc], limit=batch_size))
-                    rows = cursor.fetchall()
-                    if not rows:
-                        break
-                    yield rows
-                    last = rows[-1][0]
-
-        user = transaction.user
-        updated = []
-        for rows in batches():
-            automatic = [r for r in rows if not r[2]]
-            result['manual'] += len(rows) - len(automatic)
-            rows = automatic
+        if ids is not None:
+            for sub_ids in grouped_slice(ids, batch_size):
+                cursor.execute(*table.select(*columns,
+                        where=reduce_ids(table.id, list(sub_ids))))
+                yield cursor.fetchall()
+            return
+        # Keyset pagination: each batch starts after the last id
+        last = -1
+        while True:
+            cursor.execute(*table.select(*columns,
+                    where=table.id > last,
+                    order_by=[table.id.asc], limit=batch_size))
+            rows = cursor.fetchall()
             if not rows:
-                continue
-            ids_, current, _, longitudes, latitudes, codes, cities, \
-                countries, subdivisions = zip(*rows)
-            zones = matcher.zones(matcher.match_many(
-                    longitudes, latitudes, codes, cities, countries,
-                    subdivisions)).tolist()
-            changes = defaultdict(list)
-            for id_, old, new in zip(ids_, current, zones):
-                new = new or None
-                result['zones'][new] += 1
-                if new != old:
-                    changes[new].append(id_)
-            for zone, zone_ids in changes.items():
-                cursor.execute(*table.update(
-                        [table.zone, table.write_date, table.write_uid],
-                        [zone if zone else Null, CurrentTimestamp(), user],
-                        where=reduce_ids(table.id, zone_ids)
-                        # a zone set by hand meanwhile stays
-                        & (Coalesce(table.zone_manual, Literal(False))
-                            == Literal(False))))
-                result['changed'] += len(zone_ids)
-                updated.extend(zone_ids)
-        if updated:
-            # The rows changed behind the ORM: drop what it cached of them.
-            transaction.counter += 1
-            for cache in transaction.cache.values():
-                if cls.__name__ in cache:
-                    cache_cls = cache[cls.__name__]
-                    for id_ in updated:
-                        cache_cls.pop(id_, None)
-        return result
+                break
+            yield rows
+            last = rows[-1][0]
+
+    @classmethod
+    def _assign_batch(cls, matcher, rows, result):
+        """Store the zones the matcher gives the rows of one batch, one
+        UPDATE per zone; count them in result and return the updated ids"""
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        table = cls.__table__()
+        ids, current, _, longitudes, latitudes, codes, cities, countries, \
+            subdivisions = zip(*rows)
+        zones = matcher.zones(matcher.match_many(
+                longitudes, latitudes, codes, cities, countries,
+                subdivisions)).tolist()
+        changes = defaultdict(list)
+        for id_, old, new in zip(ids, current, zones):
+            new = new or None
+            result['zones'][new] += 1
+            if new != old:
+                changes[new].append(id_)
+        updated = []
+        for zone, zone_ids in changes.items():
+            cursor.execute(*table.update(
+                    [table.zone, table.write_date, table.write_uid],
+                    [zone if zone else Null, CurrentTimestamp(),
+                        transaction.user],
+                    where=reduce_ids(table.id, zone_ids)
+                    # a zone set by hand meanwhile stays
+                    & (Coalesce(table.zone_manual, Literal(False))
+                        == Literal(False))))
+            updated.extend(zone_ids)
+        return updated
+
+    @classmethod
+    def _forget_cached(cls, ids):
+        "The rows changed behind the ORM: drop what it cached of them"
+        transaction = Transaction()
+        transaction.counter += 1
+        for cache in transaction.cache.values():
+            if cls.__name__ in cache:
+                cache_cls = cache[cls.__name__]
+                for id_ in ids:
+                    cache_cls.pop(id_, None)
 
 
 class PartyErase(metaclass=PoolMeta):

@@ -124,7 +124,6 @@ class ValueCheckMixin:
     def _check_value(cls, name, field, value):
         """Raise ValueCheckError unless value can be stored in field;
         return the id a Many2One value links to"""
-        bounds = cls._value_bounds.get(name)
         if isinstance(field, fields.Many2One):
             if isinstance(value, Model):
                 value = value.id
@@ -140,60 +139,75 @@ class ValueCheckMixin:
             if not isinstance(value, str):
                 cls._value_error(name, value, 'backoffice_zone.msg_value_type')
         elif isinstance(field, fields.Char):
-            if not isinstance(value, str):
-                cls._value_error(name, value, 'backoffice_zone.msg_value_type')
-            if '\x00' in value:
-                # PostgreSQL refuses the NUL character in text
-                cls._value_error(name, value, 'backoffice_zone.msg_value_nul')
-            try:
-                value.encode('utf-8')
-            except UnicodeEncodeError:
-                cls._value_error(
-                    name, value, 'backoffice_zone.msg_value_encoding')
-            size = field.size if isinstance(field.size, int) else None
-            if isinstance(bounds, int):
-                size = bounds
-            if size is None:
-                size = TEXT_MAX if isinstance(field, fields.Text) else CHAR_MAX
-            if len(value) > size:
-                cls._value_error(
-                    name, value, 'backoffice_zone.msg_value_length', size=size)
+            cls._check_text(name, field, value)
         elif isinstance(field, (fields.Date, fields.Time, fields.DateTime)):
-            # trytond takes an ISO text for them too
-            if isinstance(field, fields.Date):
-                type_, parse = dt.date, dt.date.fromisoformat
-            elif isinstance(field, fields.Time):
-                type_, parse = dt.time, dt.time.fromisoformat
-            else:
-                type_, parse = dt.datetime, dt.datetime.fromisoformat
-            if isinstance(value, str):
-                try:
-                    value = parse(value)
-                except ValueError:
-                    cls._value_error(
-                        name, value, 'backoffice_zone.msg_value_type')
-            if (not isinstance(value, type_)
-                    or (type_ is dt.date
-                        and isinstance(value, dt.datetime))):
-                cls._value_error(name, value, 'backoffice_zone.msg_value_type')
+            cls._check_temporal(name, field, value)
         elif isinstance(field, fields.Integer):
             if not isinstance(value, int) or isinstance(value, bool):
                 cls._value_error(name, value, 'backoffice_zone.msg_value_type')
-            minimum, maximum = bounds or (INTEGER_MIN, INTEGER_MAX)
+            minimum, maximum = (
+                cls._value_bounds.get(name) or (INTEGER_MIN, INTEGER_MAX))
             cls._check_bounds(name, value, minimum, maximum)
         elif isinstance(field, (fields.Float, fields.Numeric)):
-            if (not isinstance(value, (int, float, Decimal))
-                    or isinstance(value, bool)):
-                cls._value_error(name, value, 'backoffice_zone.msg_value_type')
-            if isinstance(value, Decimal):
-                finite = value.is_finite()
-            else:
-                finite = math.isfinite(value)
-            if not finite:
+            cls._check_number(name, value)
+
+    @classmethod
+    def _check_text(cls, name, field, value):
+        if not isinstance(value, str):
+            cls._value_error(name, value, 'backoffice_zone.msg_value_type')
+        if '\x00' in value:
+            # PostgreSQL refuses the NUL character in text
+            cls._value_error(name, value, 'backoffice_zone.msg_value_nul')
+        try:
+            value.encode('utf-8')
+        except UnicodeEncodeError:
+            cls._value_error(
+                name, value, 'backoffice_zone.msg_value_encoding')
+        bounds = cls._value_bounds.get(name)
+        size = field.size if isinstance(field.size, int) else None
+        if isinstance(bounds, int):
+            size = bounds
+        if size is None:
+            size = TEXT_MAX if isinstance(field, fields.Text) else CHAR_MAX
+        if len(value) > size:
+            cls._value_error(
+                name, value, 'backoffice_zone.msg_value_length', size=size)
+
+    @classmethod
+    def _check_temporal(cls, name, field, value):
+        # trytond takes an ISO text for them too
+        if isinstance(field, fields.Date):
+            type_, parse = dt.date, dt.date.fromisoformat
+        elif isinstance(field, fields.Time):
+            type_, parse = dt.time, dt.time.fromisoformat
+        else:
+            type_, parse = dt.datetime, dt.datetime.fromisoformat
+        if isinstance(value, str):
+            try:
+                value = parse(value)
+            except ValueError:
                 cls._value_error(
-                    name, value, 'backoffice_zone.msg_value_finite')
-            minimum, maximum = bounds or (-NUMBER_MAX, NUMBER_MAX)
-            cls._check_bounds(name, value, minimum, maximum)
+                    name, value, 'backoffice_zone.msg_value_type')
+        if (not isinstance(value, type_)
+                or (type_ is dt.date
+                    and isinstance(value, dt.datetime))):
+            cls._value_error(name, value, 'backoffice_zone.msg_value_type')
+
+    @classmethod
+    def _check_number(cls, name, value):
+        if (not isinstance(value, (int, float, Decimal))
+                or isinstance(value, bool)):
+            cls._value_error(name, value, 'backoffice_zone.msg_value_type')
+        if isinstance(value, Decimal):
+            finite = value.is_finite()
+        else:
+            finite = math.isfinite(value)
+        if not finite:
+            cls._value_error(
+                name, value, 'backoffice_zone.msg_value_finite')
+        minimum, maximum = (
+            cls._value_bounds.get(name) or (-NUMBER_MAX, NUMBER_MAX))
+        cls._check_bounds(name, value, minimum, maximum)
 
     @classmethod
     def _check_bounds(cls, name, value, minimum, maximum):
