@@ -111,9 +111,8 @@ def pytest_addoption(parser):
         "instead of the bounded CI count")
 
 
-# Our modules, each needing the ones before it (backoffice_pricing and
-# backoffice_order both need backoffice_client): the layers that sets of
-# modules are activated on
+# Our modules, each after those it needs (pricing and order both build on
+# client, fleet on order): the layers that sets of modules are activated on
 SUITE = ['backoffice_zone', 'backoffice_client', 'backoffice_pricing',
     'backoffice_order', 'backoffice_fleet']
 
