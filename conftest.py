@@ -123,7 +123,7 @@ def pytest_configure(config):
     test_tryton.activate_module = activate_on_layers(
         test_tryton.activate_module)
     from trytond.tests import tools
-    tools.activate_modules = activate_once(tools.activate_modules)
+    tools.activate_modules = activate_modules_once
 
 
 @functools.cache
@@ -175,31 +175,27 @@ def activate_on_layers(activate_module):
     return wrapper
 
 
-def activate_once(activate_modules):
-    """activate_modules that activates a set of modules once per test-database
-    cache: it restores the cached activation (the database ModuleTestCase
-    caches under the same name) or activates the modules on their layer,
-    runs the set-up functions and caches the result under the name upstream
-    gives it"""
+def activate_modules_once(modules, *setup):
+    """Upstream's activate_modules, once per test-database cache: it restores
+    the cached activation (the database ModuleTestCase caches under the same
+    name) or activates the modules on their layer, runs the set-up functions
+    and caches the result under the name upstream gives it"""
     from proteus import config as proteus_config
     from trytond.tests import test_tryton, tools
 
-    @functools.wraps(activate_modules)
-    def wrapper(modules, *setup):
-        if isinstance(modules, str):
-            modules = [modules]
-        # upstream's cache names, so that its own activate_modules finds them
-        name = '-'.join(sorted(modules))
-        if setup:
-            name += '--' + '|'.join(tools._func_name(f) for f in setup)
-        if test_tryton.restore_db_cache(name):
-            return proteus_config.set_trytond()
-        test_tryton.drop_db()
-        test_tryton.activate_module(sorted(modules))
-        config = proteus_config.set_trytond()
-        for func in setup:
-            func(config=config)
-        if setup:
-            test_tryton.backup_db_cache(name)
-        return config
-    return wrapper
+    if isinstance(modules, str):
+        modules = [modules]
+    # upstream's cache names, so that its own activate_modules finds them
+    name = '-'.join(sorted(modules))
+    if setup:
+        name += '--' + '|'.join(tools._func_name(f) for f in setup)
+    if test_tryton.restore_db_cache(name):
+        return proteus_config.set_trytond()
+    test_tryton.drop_db()
+    test_tryton.activate_module(sorted(modules))
+    config = proteus_config.set_trytond()
+    for func in setup:
+        func(config=config)
+    if setup:
+        test_tryton.backup_db_cache(name)
+    return config
