@@ -1,14 +1,23 @@
 # This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
 # level of this repository contains the full copyright notices and license terms.
 """The client's credit limit (upstream's account_credit_limit, per company):
-never negative, and left out of a copy by who may not set it"""
+never negative, left out of a copy by who may not set it, and what an
+amount would exceed it by, for one order (upstream's check) or for a batch
+of orders (the order module's stage moves and manual review)"""
+from collections import defaultdict
+from decimal import Decimal
+
 from trytond.i18n import gettext
+from trytond.modules.account_credit_limit.exceptions import (
+    CreditLimitError as UpstreamCreditLimitError, CreditLimitWarning)
 from trytond.modules.backoffice_zone.company import CompanyContextMixin
 from trytond.modules.backoffice_zone.values import ValueCheckMixin
 from trytond.pool import Pool, PoolMeta
-from trytond.transaction import inactive_records, without_check_access
+from trytond.transaction import (
+    Transaction, inactive_records, without_check_access)
 
-from .exceptions import CreditLimitError
+from .exceptions import (
+    CreditLimitError, CreditLimitExceededError, CreditLimitExceededWarning)
 
 
 class Party(metaclass=PoolMeta):
@@ -26,6 +35,74 @@ class Party(metaclass=PoolMeta):
             default.setdefault('credit_limit_amounts', None)
             default.setdefault('credit_limit_amount', None)
         return super().copy(parties, default=default)
+
+    @classmethod
+    def credit_limit_excess(cls, demands, company):
+        """The demands, [(party, amount)] in the order they are accepted,
+        that would take their party over its credit limit in company:
+        {index: (limit, used, amount, excess)} in the company's currency,
+        where used is the party's credit amount plus its demands accepted
+        before in the list"""
+        with Transaction().set_context(company=company.id):
+            parties = cls.browse(list({p.id for p, _ in demands}))
+            credit = {p.id: p.credit_amount for p in parties}
+            limits = {p.id: p.get_multivalue(
+                    'credit_limit_amount', company=company.id)
+                for p in parties}
+        accepted = defaultdict(Decimal)
+        excess = {}
+        for index, (party, amount) in enumerate(demands):
+            limit = limits[party.id]
+            if limit is None or amount <= 0:
+                continue
+            used = credit[party.id] + accepted[party.id]
+            if used + amount > limit:
+                excess[index] = (limit, used, amount, used + amount - limit)
+            else:
+                accepted[party.id] += amount
+        return excess
+
+    def check_credit_limit(self, amount, company, origin=None):
+        """Upstream's check, whose message tells the limit and the amount
+        of the order only: say by how much the limit would be exceeded"""
+        try:
+            super().check_credit_limit(amount, company, origin=origin)
+        except (UpstreamCreditLimitError, CreditLimitWarning) as exception:
+            excess = self.credit_limit_excess([(self, amount)], company)
+            if not excess:
+                # Not the amount: the dunning level, keep upstream's text
+                raise
+            message = self._credit_limit_exceeded_message(
+                company, origin, *excess[0])
+            if isinstance(exception, CreditLimitWarning):
+                raise CreditLimitExceededWarning(
+                    exception.name, message) from exception
+            raise CreditLimitExceededError(message) from exception
+
+    def _credit_limit_exceeded_message(
+            self, company, origin, limit, used, amount, excess):
+        Lang = Pool().get('ir.lang')
+        lang = Lang.get()
+        currency = company.currency
+        return gettext('backoffice_client.msg_credit_limit_exceeded',
+            party=self.rec_name,
+            origin=self._credit_limit_origin(origin),
+            limit=lang.currency(limit, currency),
+            exceeded=lang.currency(excess, currency),
+            credit=lang.currency(used, currency),
+            amount=lang.currency(amount, currency))
+
+    @classmethod
+    def _credit_limit_origin(cls, origin):
+        "The origin as the message names it: an order by number and client"
+        if origin is None:
+            return gettext('backoffice_client.msg_credit_limit_no_origin')
+        if origin.__name__ == 'sale.sale':
+            return gettext('backoffice_client.msg_credit_limit_origin_sale',
+                number=origin.number or origin.rec_name,
+                client=origin.party.rec_name)
+        return gettext('backoffice_client.msg_credit_limit_origin',
+            origin=origin.rec_name)
 
 
 class PartyCreditLimitAmount(

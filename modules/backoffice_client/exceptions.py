@@ -2,6 +2,9 @@
 # level of this repository contains the full copyright notices and license terms.
 from trytond.exceptions import UserError, UserWarning
 from trytond.model.exceptions import AccessError, ValidationError
+from trytond.modules.account_credit_limit.exceptions import (
+    CreditLimitError as UpstreamCreditLimitError,
+    CreditLimitWarning as UpstreamCreditLimitWarning)
 
 
 class ClientValidationError(ValidationError):
@@ -18,6 +21,14 @@ class DuplicateVATError(ClientValidationError):
 
 class CreditLimitError(ClientValidationError):
     "A credit limit that cannot be used"
+
+
+class CreditLimitExceededError(UpstreamCreditLimitError):
+    "The upstream credit limit error, telling by how much it is exceeded"
+
+
+class CreditLimitExceededWarning(UpstreamCreditLimitWarning):
+    "The upstream credit limit warning, telling by how much it is exceeded"
 
 
 class IBANError(ClientValidationError):

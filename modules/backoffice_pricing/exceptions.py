@@ -2,8 +2,6 @@
 # level of this repository contains the full copyright notices and license terms.
 from trytond.exceptions import UserError, UserWarning
 from trytond.model.exceptions import ValidationError
-from trytond.modules.account_credit_limit.exceptions import (
-    CreditLimitError, CreditLimitWarning)
 
 
 class RuleValidationError(ValidationError):
@@ -32,11 +30,3 @@ class CopyRulesError(UserError):
 
 class CopyRulesWarning(UserWarning):
     "Copying rules replaces rules the client already has"
-
-
-class CreditLimitExceededError(CreditLimitError):
-    "The upstream credit limit error, telling by how much it is exceeded"
-
-
-class CreditLimitExceededWarning(CreditLimitWarning):
-    "The upstream credit limit warning, telling by how much it is exceeded"

@@ -1,17 +1,12 @@
 # This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
 # level of this repository contains the full copyright notices and license terms.
-from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
-from trytond.modules.account_credit_limit.exceptions import (
-    CreditLimitError, CreditLimitWarning)
 from trytond.modules.company.model import (
     CompanyMultiValueMixin, CompanyValueMixin)
 from trytond.modules.backoffice_zone.company import CompanyContextMixin
 from trytond.modules.backoffice_zone.values import ValueCheckMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
-
-from .exceptions import CreditLimitExceededError, CreditLimitExceededWarning
 
 
 class Party(CompanyMultiValueMixin, metaclass=PoolMeta):
@@ -64,55 +59,6 @@ class Party(CompanyMultiValueMixin, metaclass=PoolMeta):
             default.setdefault('price_groups', None)
             default.setdefault('price_group', None)
         return super().copy(parties, default=default)
-
-    def check_credit_limit(self, amount, company, origin=None):
-        """The upstream check, whose message tells the limit and the amount
-        of the order only: say by how much the limit would be exceeded.
-
-        The order module calls this same check on its workflow stages."""
-        try:
-            super().check_credit_limit(amount, company, origin=origin)
-        except (CreditLimitError, CreditLimitWarning) as exception:
-            message = self._credit_limit_exceeded_message(
-                amount, company, origin)
-            if message is None:
-                # Not the amount: the dunning level, keep upstream's text
-                raise
-            if isinstance(exception, CreditLimitWarning):
-                raise CreditLimitExceededWarning(
-                    exception.name, message) from exception
-            raise CreditLimitExceededError(message) from exception
-
-    def _credit_limit_exceeded_message(self, amount, company, origin=None):
-        pool = Pool()
-        Lang = pool.get('ir.lang')
-        limit = self.get_multivalue('credit_limit_amount', company=company.id)
-        if limit is None:
-            return None
-        exceeded = self.credit_amount + amount - limit
-        if exceeded <= 0:
-            return None
-        lang = Lang.get()
-        currency = company.currency
-        return gettext('backoffice_pricing.msg_credit_limit_exceeded',
-            party=self.rec_name,
-            origin=self._credit_limit_origin(origin),
-            limit=lang.currency(limit, currency),
-            exceeded=lang.currency(exceeded, currency),
-            credit=lang.currency(self.credit_amount, currency),
-            amount=lang.currency(amount, currency))
-
-    @classmethod
-    def _credit_limit_origin(cls, origin):
-        "The origin as the message names it: an order by number and client"
-        if origin is None:
-            return gettext('backoffice_pricing.msg_credit_limit_no_origin')
-        if origin.__name__ == 'sale.sale':
-            return gettext('backoffice_pricing.msg_credit_limit_origin_sale',
-                number=origin.number or origin.rec_name,
-                client=origin.party.rec_name)
-        return gettext('backoffice_pricing.msg_credit_limit_origin',
-            origin=origin.rec_name)
 
 
 class PartyPriceGroup(

@@ -9,9 +9,10 @@ from trytond.model.exceptions import AccessError, ValidationError
 from trytond.model.modelview import AccessButtonError
 from trytond.modules.backoffice_client.exceptions import (
     ClientBlockedError, ClientValidationError, ContactAdminError,
-    ContactError, CreditLimitError, DuplicateVATError, IBANError,
-    PortalLoginError, RequestDuplicateWarning, RequestError,
-    RequestStateError, VATError, WindowError, ZoneWindowWarning)
+    ContactError, CreditLimitError, CreditLimitExceededError,
+    DuplicateVATError, IBANError, PortalLoginError, RequestDuplicateWarning,
+    RequestError, RequestStateError, VATError, WindowError,
+    ZoneWindowWarning)
 from trytond.modules.backoffice_zone.exceptions import ValueCheckError
 from trytond.modules.backoffice_zone.tests.tools import (
     count_queries, request)
@@ -373,6 +374,50 @@ class BackofficeClientTestCase(
             with self.assertRaises(CreditLimitError), request():
                 create_client("New", credit_limit_amount=Decimal(-1))
             self.assertFalse(Party.search([('name', '=', "New")]))
+
+    @with_transaction()
+    def test_credit_limit_exceeded_message(self):
+        "The credit limit error says by how much the limit is exceeded"
+        pool = Pool()
+        Party = pool.get('party.party')
+        company = create_company()
+        with set_company(company):
+            party = create_client("Le Bistro",
+                credit_limit_amount=Decimal(100))
+            party.check_credit_limit(Decimal(100), company)
+            with self.assertRaises(CreditLimitExceededError) as cm:
+                party.check_credit_limit(Decimal(130), company)
+            self.assertRegex(cm.exception.message,
+                r'^This would exceed the credit limit of "Le Bistro" by '
+                r'\S*30\.00 \(limit \S*100\.00, already used \S*0\.00, '
+                r'this order \S*130\.00\)\.$')
+            self.assertEqual(
+                Party(party.id).credit_limit_amount, Decimal(100))
+
+    @with_transaction()
+    def test_credit_limit_excess_of_batch(self):
+        "Each order of a batch counts the orders of its client accepted before"
+        pool = Pool()
+        Party = pool.get('party.party')
+        company = create_company()
+        with set_company(company):
+            bistro = create_client("Le Bistro",
+                credit_limit_amount=Decimal(100))
+            hotel = create_client("Seehotel")
+            spital = create_client("Spital", credit_limit_amount=Decimal(0))
+            D = Decimal
+            excess = Party.credit_limit_excess([
+                    (bistro, D(60)),   # accepted: 60 used
+                    (hotel, D(10 ** 6)),  # no limit
+                    (bistro, D(50)),   # 110 > 100: refused, not counted
+                    (bistro, D(40)),   # 100: accepted
+                    (spital, D(0)),    # nothing asked
+                    (spital, D('0.01')),
+                    ], company)
+            self.assertEqual(excess, {
+                    2: (D(100), D(60), D(50), D(10)),
+                    5: (D(0), D(0), D('0.01'), D('0.01')),
+                    })
 
     @with_transaction()
     def test_bad_client_values(self):

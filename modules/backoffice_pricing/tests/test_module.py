@@ -13,7 +13,7 @@ from trytond.modules.backoffice_pricing.engine import (
     SCOPE_TAG, ClientSpec, PricingEngine, ProductSpec, RuleSpec, TagSpec,
     UomCategorySpec, UomSpec, bulk_adjust, dates_overlap, find_overlaps)
 from trytond.modules.backoffice_pricing.exceptions import (
-    BulkUpdateError, CopyRulesWarning, CreditLimitExceededError, ExplainError,
+    BulkUpdateError, CopyRulesWarning, ExplainError,
     PriceGroupCompanyError, RuleOverlapError, RuleValidationError)
 from trytond.modules.backoffice_zone.exceptions import (
     CompanyContextError, ValueCheckError)
@@ -1178,27 +1178,6 @@ class BackofficePricingTestCase(
             line.on_change_unit_price()
             self.assertIsNone(line.price_rule)
             self.assertEqual(line.price_origin, 'price entered by hand')
-
-    # --- credit limit
-
-    @with_transaction()
-    def test_credit_limit_message(self):
-        "The credit limit error says by how much the limit is exceeded"
-        pool = Pool()
-        Party = pool.get('party.party')
-        company = create_company()
-        with set_company(company):
-            w = self.setup_world(company)
-            Party.write([w.bistro], {'credit_limit_amount': D('100')})
-            bistro = Party(w.bistro.id)
-            bistro.check_credit_limit(D('100'), company)
-            with self.assertRaises(CreditLimitExceededError) as cm:
-                bistro.check_credit_limit(D('130'), company)
-            message = cm.exception.message
-            self.assertRegex(message,
-                r'^This would exceed the credit limit of "Le Bistro" by '
-                r'\S*30\.00 \(limit \S*100\.00, already used \S*0\.00, '
-                r'this order \S*130\.00\)\.$')
 
     # --- bulk operations
 
