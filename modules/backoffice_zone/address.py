@@ -2,16 +2,12 @@
 # level of this repository contains the full copyright notices and license terms.
 from collections import Counter, defaultdict
 
-from sql import Literal, Null
-from sql.conditionals import Coalesce
-from sql.functions import CurrentTimestamp
-
 from trytond.i18n import gettext
 from trytond.model import Index, ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
-from trytond.tools import grouped_slice, reduce_ids
-from trytond.transaction import Transaction
+from trytond.tools import grouped_slice
+from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import AddressCoordinatesError
@@ -128,7 +124,7 @@ class Address(CompanyContextMixin, ValueCheckMixin, metaclass=PoolMeta):
         values = super().preprocess_values(mode, values)
         # Whoever writes a zone (form, import, script) without saying how
         # chose it by hand; writing no zone returns to the rules.
-        # The automatic assignment does not go through here (SQL UPDATE).
+        # The automatic assignment writes zone_manual False with the zone.
         if 'zone' in values and 'zone_manual' not in values:
             values['zone_manual'] = bool(values['zone'])
         return values
@@ -186,8 +182,8 @@ class Address(CompanyContextMixin, ValueCheckMixin, metaclass=PoolMeta):
         was set by hand
 
         Addresses are read in batches with python-sql and matched with
-        ZoneMatcher.match_many; each batch then costs one UPDATE per zone
-        that changes, so the number of queries does not grow per address.
+        ZoneMatcher.match_many; each batch is then one write with an UPDATE
+        per zone that changes, so the queries do not grow per address.
         Returns {'zones': Counter(zone id or None: addresses), 'manual':
         skipped addresses, 'changed': updated addresses}."""
         Zone = Pool().get('backoffice.zone')
@@ -195,15 +191,12 @@ class Address(CompanyContextMixin, ValueCheckMixin, metaclass=PoolMeta):
         matcher = Zone.get_matcher()
         if matcher is None:
             return result
-        updated = []
         for rows in cls._zone_batches(ids, batch_size):
             automatic = [r for r in rows if not r[2]]
             result['manual'] += len(rows) - len(automatic)
             if automatic:
-                updated.extend(cls._assign_batch(matcher, automatic, result))
-        result['changed'] = len(updated)
-        if updated:
-            cls._forget_cached(updated)
+                result['changed'] += cls._assign_batch(
+                    matcher, automatic, result)
         return result
 
     @classmethod
@@ -219,7 +212,8 @@ class Address(CompanyContextMixin, ValueCheckMixin, metaclass=PoolMeta):
         if ids is not None:
             for sub_ids in grouped_slice(ids, batch_size):
                 cursor.execute(*table.select(*columns,
-                        where=reduce_ids(table.id, list(sub_ids))))
+                        where=fields.SQL_OPERATORS['in'](
+                            table.id, list(sub_ids))))
                 yield cursor.fetchall()
             return
         # Keyset pagination: each batch starts after the last id
@@ -236,11 +230,8 @@ class Address(CompanyContextMixin, ValueCheckMixin, metaclass=PoolMeta):
 
     @classmethod
     def _assign_batch(cls, matcher, rows, result):
-        """Store the zones the matcher gives the rows of one batch, one
-        UPDATE per zone; count them in result and return the updated ids"""
-        transaction = Transaction()
-        cursor = transaction.connection.cursor()
-        table = cls.__table__()
+        """Write the zones the matcher gives the rows of one batch, one
+        write per zone; count them in result and return how many changed"""
         ids, current, _, longitudes, latitudes, codes, cities, countries, \
             subdivisions = zip(*rows)
         zones = matcher.zones(matcher.match_many(
@@ -252,29 +243,19 @@ class Address(CompanyContextMixin, ValueCheckMixin, metaclass=PoolMeta):
             result['zones'][new] += 1
             if new != old:
                 changes[new].append(id_)
-        updated = []
+        # One write for every zone, so the addresses are validated once per
+        # batch. The rules assign the zone, not the user who changed them: a
+        # zone manager may not edit addresses.
+        args = []
         for zone, zone_ids in changes.items():
-            cursor.execute(*table.update(
-                    [table.zone, table.write_date, table.write_uid],
-                    [zone if zone else Null, CurrentTimestamp(),
-                        transaction.user],
-                    where=reduce_ids(table.id, zone_ids)
-                    # a zone set by hand meanwhile stays
-                    & (Coalesce(table.zone_manual, Literal(False))
-                        == Literal(False))))
-            updated.extend(zone_ids)
-        return updated
-
-    @classmethod
-    def _forget_cached(cls, ids):
-        "The rows changed behind the ORM: drop what it cached of them"
-        transaction = Transaction()
-        transaction.counter += 1
-        for cache in transaction.cache.values():
-            if cls.__name__ in cache:
-                cache_cls = cache[cls.__name__]
-                for id_ in ids:
-                    cache_cls.pop(id_, None)
+            args.extend((cls.browse(zone_ids), {
+                        'zone': zone,
+                        'zone_manual': False,
+                        }))
+        if args:
+            with without_check_access():
+                cls.write(*args)
+        return sum(len(i) for i in changes.values())
 
 
 class PartyErase(metaclass=PoolMeta):
@@ -332,11 +313,10 @@ class ZoneReassignResultLine(ModelView):
     __string__ = "Reassign Zones Result per Zone"
 
     zone = fields.Many2One(
-        'backoffice.zone', "Zone", readonly=True,
-        help="The delivery zone.")
+        'backoffice.zone', "Zone", readonly=True)
     count = fields.Integer(
         "Addresses", readonly=True,
-        help="The number of addresses assigned to the zone.")
+        help="The addresses of the scope that the rules put in the zone.")
 
 
 class ZoneReassign(Wizard):
