@@ -7,19 +7,19 @@ from collections import defaultdict
 
 from sql import Literal, Null
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, ModelSQL, ModelView, Unique, fields, sequence_ordered)
 from trytond.modules.backoffice_zone.values import ValueCheckMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
-from trytond.tools import grouped_slice, reduce_ids
+from trytond.tools import grouped_slice
 from trytond.tools.email_ import EmailNotValidError, validate_email
 from trytond.transaction import (
     Transaction, inactive_records, without_check_access)
 
 from .exceptions import ContactAdminError, ContactError
-from .party import query_batch_size
 
 # What any email address looks like; trytond's validate_email checks more
 # (and deliverability) when email-validator is installed.
@@ -273,11 +273,11 @@ class Contact(ValueCheckMixin, DeactivableMixin, sequence_ordered(), ModelSQL,
         user = WebUser.__table__()
         party = Party.__table__()
         logins = defaultdict(list)
-        for sub_ids in grouped_slice(party_ids, query_batch_size()):
+        for sub_ids in grouped_slice(party_ids, backend.MAX_QUERY_PARAMS // 2):
             cursor.execute(*user.join(
                     party, condition=user.party == party.id).select(
                     user.party, user.email,
-                    where=reduce_ids(user.party, list(sub_ids))
+                    where=fields.SQL_OPERATORS['in'](user.party, list(sub_ids))
                     & (user.active == Literal(True))
                     & (party.client_type != Null),
                     order_by=[user.email.asc]))

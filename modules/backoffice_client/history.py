@@ -8,12 +8,12 @@ from collections import defaultdict
 from sql import Literal, Window
 from sql.functions import RowNumber
 
+from trytond import backend
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
-from trytond.tools import grouped_slice, reduce_ids
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
-from .party import query_batch_size
 
 # How many of the latest sales, invoices and payments the form shows; the
 # links of the form open them all.
@@ -65,13 +65,14 @@ class Party(metaclass=PoolMeta):
         "The ids of the latest rows per party: {party id: [id, …]}"
         cursor = Transaction().connection.cursor()
         result = defaultdict(list)
-        for sub_ids in grouped_slice(party_ids, query_batch_size()):
+        for sub_ids in grouped_slice(party_ids, backend.MAX_QUERY_PARAMS // 2):
             ranked = from_.select(
                 id_column.as_('id'),
                 party_column.as_('party'),
                 RowNumber(window=Window([party_column], order_by=order_by)
                     ).as_('rank'),
-                where=where & reduce_ids(party_column, list(sub_ids)))
+                where=where & fields.SQL_OPERATORS['in'](
+                    party_column, list(sub_ids)))
             cursor.execute(*ranked.select(
                     ranked.party, ranked.id,
                     where=ranked.rank <= limit,
@@ -133,7 +134,7 @@ class Party(metaclass=PoolMeta):
         cursor = Transaction().connection.cursor()
         table = Model.__table__()
         result = defaultdict(list)
-        for sub_ids in grouped_slice(party_ids, query_batch_size()):
+        for sub_ids in grouped_slice(party_ids, backend.MAX_QUERY_PARAMS // 2):
             resources = {'%s,%s' % (cls.__name__, i): i for i in sub_ids}
             cursor.execute(*table.select(table.resource, table.id,
                     where=table.resource.in_(list(resources)),

@@ -16,14 +16,14 @@ from sql.aggregate import Count, Max, Min, Sum
 from sql.conditionals import Coalesce
 from sql.functions import RowNumber
 
+from trytond import backend
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
-from trytond.tools import grouped_slice, reduce_ids
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
-from .party import query_batch_size
 from .sale_lines import SaleLines, sale_states
 
 # How many products the top lists of a client show
@@ -149,7 +149,7 @@ class Party(metaclass=PoolMeta):
         if company is None:
             return result
 
-        for sub_ids in grouped_slice(party_ids, query_batch_size()):
+        for sub_ids in grouped_slice(party_ids, backend.MAX_QUERY_PARAMS // 2):
             sub_ids = list(sub_ids)
             cls._add_order_figures(result, company, sub_ids)
             cls._add_product_figures(result, company, sub_ids)
@@ -175,7 +175,7 @@ class Party(metaclass=PoolMeta):
                 Min(sale.sale_date), Max(sale.sale_date),
                 where=sale.state.in_(sale_states())
                 & (sale.company == company.id)
-                & reduce_ids(sale.party, party_ids),
+                & fields.SQL_OPERATORS['in'](sale.party, party_ids),
                 group_by=[sale.party]))
         for party_id, count, first, last in cursor:
             first, last = _to_date(first), _to_date(last)

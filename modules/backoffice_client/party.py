@@ -5,7 +5,6 @@ account and delivery notes, and what the party's Replace and Erase wizards
 must know of the client's records"""
 from stdnum import iban as stdnum_iban
 
-from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.modules.backoffice_zone.company import CompanyContextMixin
@@ -62,13 +61,6 @@ LEGAL_FORMS = [
 CLIENT_STATES = {
     'invisible': ~Eval('client_type'),
     }
-
-
-def query_batch_size():
-    """How many ids or codes a query takes at once: grouped_slice needs it
-    (without a size it slices one by one, a query per record)"""
-    # half the limit: the queries have parameters of their own
-    return backend.MAX_QUERY_PARAMS // 2
 
 
 class Party(

@@ -5,6 +5,7 @@ email of the contact, and the roles the portal tests on the server"""
 from sql import Literal
 from sql.functions import Lower
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.pool import Pool, PoolMeta
@@ -14,7 +15,6 @@ from trytond.transaction import (
     Transaction, inactive_records, without_check_access)
 
 from .exceptions import PortalLoginError
-from .party import query_batch_size
 
 
 class Contact(metaclass=PoolMeta):
@@ -75,7 +75,7 @@ class Contact(metaclass=PoolMeta):
         cursor = Transaction().connection.cursor()
         existing = {}
         emails = sorted({c.email.lower() for c in contacts})
-        for sub_emails in grouped_slice(emails, query_batch_size()):
+        for sub_emails in grouped_slice(emails, backend.MAX_QUERY_PARAMS // 2):
             cursor.execute(*user.select(user.id, Lower(user.email),
                     user.party,
                     where=Lower(user.email).in_(list(sub_emails))

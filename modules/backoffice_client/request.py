@@ -7,6 +7,7 @@ from collections import defaultdict
 from sql import Null
 from sql.functions import Lower
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Workflow, fields
 from trytond.modules.backoffice_zone.values import ValueCheckMixin
@@ -20,7 +21,7 @@ from .client_account import (
     BILLING_SCHEMES, DELIVERY_METHODS, PAYMENT_METHODS)
 from .contact import check_email_address
 from .exceptions import RequestError, RequestStateError
-from .party import CLIENT_KINDS, KIND_TYPES, query_batch_size
+from .party import CLIENT_KINDS, KIND_TYPES
 from .vat import vat_candidates, vat_key, vat_types, vat_valid
 
 REQUEST_STATES = [
@@ -283,7 +284,7 @@ class Request(ValueCheckMixin, Workflow, ModelSQL, ModelView):
         identifier = Identifier.__table__()
         candidates = set().union(*map(vat_candidates, by_key))
         for sub_codes in grouped_slice(
-                sorted(candidates), query_batch_size()):
+                sorted(candidates), backend.MAX_QUERY_PARAMS // 2):
             cursor.execute(*identifier.select(
                     identifier.party, identifier.type,
                     identifier.code_compact,
@@ -326,7 +327,7 @@ class Request(ValueCheckMixin, Workflow, ModelSQL, ModelView):
                 & (user.party != Null)),
             ]
         for sub_emails in grouped_slice(
-                sorted(by_email), query_batch_size()):
+                sorted(by_email), backend.MAX_QUERY_PARAMS // 2):
             sub_emails = list(sub_emails)
             for query in queries:
                 cursor.execute(*query(sub_emails))

@@ -6,8 +6,8 @@ from sql.aggregate import Count, Max, Min, Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import DateTrunc
 
+from trytond.model import fields
 from trytond.pool import Pool
-from trytond.tools import reduce_ids
 
 
 def sale_states():
@@ -57,7 +57,8 @@ class SaleLines:
         else:
             where &= sale.currency == self.currency_id
         if self.party_ids is not None:
-            where &= reduce_ids(sale.party, list(self.party_ids))
+            where &= fields.SQL_OPERATORS['in'](
+                sale.party, list(self.party_ids))
         return where
 
     def _line_sums(self, line):

@@ -10,6 +10,7 @@ import stdnum.exceptions
 from sql import Literal, Null
 from stdnum import get_cc_module
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
@@ -18,7 +19,6 @@ from trytond.transaction import (
     Transaction, inactive_records, without_check_access)
 
 from .exceptions import DuplicateVATError, VATError
-from .party import query_batch_size
 
 _CH_VAT_SUFFIX = re.compile(r'(MWST|TVA|IVA)$')
 
@@ -190,7 +190,8 @@ class Party(metaclass=PoolMeta):
         cursor = Transaction().connection.cursor()
         candidates = set().union(*map(vat_candidates, keys))
         holders = defaultdict(set)
-        for sub_codes in grouped_slice(sorted(candidates), query_batch_size()):
+        for sub_codes in grouped_slice(
+                sorted(candidates), backend.MAX_QUERY_PARAMS // 2):
             cursor.execute(*identifier.join(
                     party, condition=identifier.party == party.id).select(
                     party.id, identifier.type, identifier.code_compact,

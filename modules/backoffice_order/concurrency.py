@@ -12,8 +12,9 @@ from sql import For, Literal
 
 from trytond import backend
 from trytond.i18n import gettext
+from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
-from trytond.tools import grouped_slice, reduce_ids
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .exceptions import StageChangedError
@@ -61,9 +62,11 @@ class Sale(metaclass=PoolMeta):
         table = cls.__table__()
         cursor = transaction.connection.cursor()
         try:
-            for sub_ids in grouped_slice(sorted(r.id for r in records)):
+            for sub_ids in grouped_slice(
+                    sorted(r.id for r in records), backend.MAX_QUERY_PARAMS):
                 cursor.execute(*table.select(Literal(1),
-                        where=reduce_ids(table.id, list(sub_ids)),
+                        where=fields.SQL_OPERATORS['in'](
+                            table.id, list(sub_ids)),
                         order_by=[table.id],
                         for_=For('UPDATE', nowait=True)))
         except backend.DatabaseOperationalError as exception:
@@ -88,8 +91,8 @@ class Sale(metaclass=PoolMeta):
         ids = sorted({(s.invoice_party or s.party).id for s in sales})
         party = Party.__table__()
         cursor = Transaction().connection.cursor()
-        for sub_ids in grouped_slice(ids):
-            where = reduce_ids(party.id, list(sub_ids))
+        for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS):
+            where = fields.SQL_OPERATORS['in'](party.id, list(sub_ids))
             cursor.execute(*party.select(Literal(1),
                     where=where, order_by=[party.id], for_=For('UPDATE')))
             cursor.execute(*party.update([party.id], [party.id], where=where))

@@ -23,10 +23,11 @@ import math
 from collections import defaultdict
 from decimal import Decimal
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Model, fields
 from trytond.pool import Pool
-from trytond.tools import grouped_slice, reduce_ids
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .exceptions import ValueCheckError
@@ -231,9 +232,11 @@ class ValueCheckMixin:
                 continue
             table = Target.__table__()
             found = set()
-            for sub_ids in grouped_slice(sorted(ids)):
-                cursor.execute(*table.select(
-                        table.id, where=reduce_ids(table.id, list(sub_ids))))
+            for sub_ids in grouped_slice(
+                    sorted(ids), backend.MAX_QUERY_PARAMS):
+                cursor.execute(*table.select(table.id,
+                        where=fields.SQL_OPERATORS['in'](
+                            table.id, list(sub_ids))))
                 found.update(i for i, in cursor)
             missing = ids - found
             if missing:

@@ -32,14 +32,12 @@ class ZoneWindow(ValueCheckMixin, ModelSQL, ModelView):
     __string__ = "Delivery Window"
 
     zone = fields.Many2One(
-        'backoffice.zone', "Zone", required=True, ondelete='CASCADE',
-        help="The zone delivered in this window.")
+        'backoffice.zone', "Zone", required=True, ondelete='CASCADE')
     weekday = fields.Selection(
         WEEKDAYS, "Day", required=True, sort=False,
         help="The day of the week; it must be a delivery day of the zone.")
     start = fields.Time(
-        "Start", required=True, format='%H:%M',
-        help="The time the deliveries start.")
+        "Start", required=True, format='%H:%M')
     end = fields.Time(
         "End", required=True, format='%H:%M',
         help="The time the deliveries end; after the start, "

@@ -6,11 +6,12 @@ from itertools import chain
 from sql import Literal
 from sql.aggregate import Count
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, ModelSQL, ModelView, Unique, fields, sequence_ordered)
 from trytond.pool import Pool
-from trytond.tools import grouped_slice, reduce_ids
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .exceptions import ZoneCodeError, ZoneValidationError
@@ -69,7 +70,7 @@ class ZoneCodeMixin:
         cursor = Transaction().connection.cursor()
         stored = {}
         writing = {i[0] for i in items if i[0] is not None}
-        for sub_items in grouped_slice(items):
+        for sub_items in grouped_slice(items, backend.MAX_QUERY_PARAMS):
             sub_items = list(sub_items)
             cursor.execute(*table.select(
                     table.id, table.company, table.code, table.name,
@@ -112,10 +113,11 @@ class Zone(ValueCheckMixin, ZoneCodeMixin, DeactivableMixin,
         "specifically, the zone with the higher priority wins.")
     weekdays = fields.MultiSelection(
         WEEKDAYS, "Delivery Days", sort=False,
-        help="The days of the week on which the zone is delivered.")
+        help="Orders of the zone are delivered on these days only.")
     windows = fields.One2Many(
         'backoffice.zone.window', 'zone', "Delivery Windows",
-        help="The time windows of each delivery day.")
+        help="When on each delivery day the drivers come; clients choose "
+        "among these windows.")
     cutoff_hours = fields.Integer(
         "Order Cut-off", required=True,
         help="How many hours before the delivery an order must be "
@@ -202,12 +204,13 @@ class Zone(ValueCheckMixin, ZoneCodeMixin, DeactivableMixin,
         address = Address.__table__()
         cursor = Transaction().connection.cursor()
         counts = dict.fromkeys(map(int, zones), 0)
-        for sub_ids in grouped_slice(zones):
+        for sub_ids in grouped_slice(zones, backend.MAX_QUERY_PARAMS):
             cursor.execute(*address.select(
                     # COUNT(column): Literal('*') is sent as a parameter,
                     # whose type PostgreSQL cannot determine
                     address.zone, Count(address.id),
-                    where=reduce_ids(address.zone, list(map(int, sub_ids)))
+                    where=fields.SQL_OPERATORS['in'](
+                        address.zone, list(map(int, sub_ids)))
                     & (address.active == Literal(True)),
                     group_by=[address.zone]))
             counts.update(cursor)
