@@ -175,7 +175,7 @@ def setup_company(name):
 
 def load_catalogue(rng, company, accounting, unit, kg):
     """200 categories (20 roots of 9 children), 20,000 products with a list
-    price, each in one category: [(product id, category id, uom id)] and
+    price, each in one category: [(product id, category id, unit id)] and
     {category: parent}"""
     pool = Pool()
     Template = pool.get('product.template')
@@ -202,10 +202,10 @@ def load_catalogue(rng, company, accounting, unit, kg):
                 'list_price': Decimal('1'),
                 'products': [('create', [{}])],
                 }])
-    uoms = [unit.id if i % 4 else kg.id for i in range(args.products)]
+    units = [unit.id if i % 4 else kg.id for i in range(args.products)]
     template_ids = clone(cursor, table('product.template'), model.id, [
             {'name': f"Product {i:05d}", 'default_uom': u, 'sale_uom': u}
-            for i, u in enumerate(uoms)])
+            for i, u in enumerate(units)])
     product_ids = clone(
         cursor, table('product.product'), model.products[0].id, [
             {'template': t, 'code': f'P{i:05d}'}
@@ -220,7 +220,7 @@ def load_catalogue(rng, company, accounting, unit, kg):
         [[t, c, 0, CurrentTimestamp()]
             for t, c in zip(template_ids, product_category)])
     Template.delete([model])
-    return list(zip(product_ids, product_category, uoms)), parents
+    return list(zip(product_ids, product_category, units)), parents
 
 
 def make_rules(rng, products, groups, tags, clients):
@@ -241,7 +241,7 @@ def make_rules(rng, products, groups, tags, clients):
         for category in rng.sample(categories, n_categories):
             rules.append({**base, 'level': 'category', 'category': category,
                     'percentage': Decimal(-rng.randrange(1, 30))})
-        for product, _, uom in rng.sample(products, n_products):
+        for product, _, _ in rng.sample(products, n_products):
             price = Decimal(rng.randrange(50, 9000)) / 100
             rules.append({**base, 'level': 'product', 'product': product,
                     'fixed_price': price, 'min_quantity': 0})
@@ -334,7 +334,7 @@ def part_a(company, client_ids, products):
         fresh = PricingEngine(
             list(engine.rules.values()), clients=engine.clients.values(),
             tags=engine.tags.values(), products=engine.products.values(),
-            parents=engine.parents, uoms=engine.uoms.values(),
+            parents=engine.parents, units=engine.units.values(),
             date=engine.date, rounding=engine.rounding)
         start = time.perf_counter()
         prices = fresh.prices(pairs)

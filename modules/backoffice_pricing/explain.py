@@ -52,16 +52,16 @@ class ExplainStart(ValueCheckMixin, ModelView):
     unit = fields.Many2One(
         'product.uom', "Unit",
         domain=[
-            If(Bool(Eval('product_uom_category')),
-                ('category', '=', Eval('product_uom_category', -1)),
+            If(Bool(Eval('product_unit_category')),
+                ('category', '=', Eval('product_unit_category', -1)),
                 ()),
             ],
         help="The unit of the quantity and price; empty: the sale unit of "
         "the product.")
-    product_uom_category = fields.Function(fields.Many2One(
+    product_unit_category = fields.Function(fields.Many2One(
             'product.uom.category', "Product Unit Category",
             help="The category of the units of the product."),
-        'on_change_with_product_uom_category')
+        'on_change_with_product_unit_category')
     date = fields.Date(
         "Date", required=True,
         help="The day of the sale: rules valid that day apply.")
@@ -70,7 +70,7 @@ class ExplainStart(ValueCheckMixin, ModelView):
         help="The currency of the price; empty: the company's.")
 
     @fields.depends('product')
-    def on_change_with_product_uom_category(self, name=None):
+    def on_change_with_product_unit_category(self, name=None):
         return self.product.default_uom_category if self.product else None
 
     @fields.depends('product', 'unit')
@@ -274,7 +274,7 @@ class Explain(Wizard):
                             'scope': SCOPE_NAMES[candidate.rule.scope],
                             'reason': Rule.format_reason(
                                 candidate, winner, engine,
-                                uom=result.unit.id,
+                                unit=result.unit.id,
                                 quantity=abs(ask.quantity or 0)),
                             })
             result.candidates = candidates
@@ -293,7 +293,7 @@ class Explain(Wizard):
                 product=result.product.rec_name,
                 party=result.party.rec_name,
                 quantity=format_quantity(result.quantity),
-                uom=result.unit.symbol,
+                unit=result.unit.symbol,
                 date=lang.strftime(result.date))]
         if result.chain:
             lines.append(gettext('backoffice_pricing.msg_explain_chain',

@@ -45,7 +45,7 @@ VALUE_FIELDS = {
 # The fields a RuleSpec is made of (engine.py)
 SPEC_FIELDS = [
     'company', 'scope', 'party', 'price_tag', 'price_group', 'level',
-    'product', 'category', 'percentage', 'fixed_price', 'uom',
+    'product', 'category', 'percentage', 'fixed_price', 'unit',
     'min_quantity', 'start_date', 'end_date']
 
 
@@ -150,11 +150,11 @@ class PriceRule(ValueCheckMixin, ModelSQL, ModelView):
             },
         help="The unit price, in the currency of the company, per the unit "
         "of the rule or else per the sale unit of the product.")
-    uom = fields.Many2One(
+    unit = fields.Many2One(
         'product.uom', "Unit",
         domain=[
-            If(Bool(Eval('product_uom_category')),
-                ('category', '=', Eval('product_uom_category', -1)),
+            If(Bool(Eval('product_unit_category')),
+                ('category', '=', Eval('product_unit_category', -1)),
                 ()),
             ],
         states={
@@ -163,10 +163,10 @@ class PriceRule(ValueCheckMixin, ModelSQL, ModelView):
         help="Apply the fixed price only to lines in this unit; empty: the "
         "price is per sale unit of the product and converted for lines in "
         "other units.")
-    product_uom_category = fields.Function(fields.Many2One(
+    product_unit_category = fields.Function(fields.Many2One(
             'product.uom.category', "Product Unit Category",
             help="The category of the units of the product."),
-        'on_change_with_product_uom_category')
+        'on_change_with_product_unit_category')
     min_quantity = fields.Float(
         "Minimum Quantity",
         states={
@@ -220,6 +220,18 @@ class PriceRule(ValueCheckMixin, ModelSQL, ModelView):
             ('id', 'ASC'),
             ]
 
+    @classmethod
+    def __register__(cls, module_name):
+        table_h = cls.__table_handler__(module_name)
+
+        # Migration from uom, the old name of Tryton 8's unit: the rules
+        # keep their units
+        if (table_h.column_exist('uom')
+                and not table_h.column_exist('unit')):
+            table_h.column_rename('uom', 'unit')
+
+        super().__register__(module_name)
+
     @staticmethod
     def order_scope(tables):
         "In precedence order: client, tag, price group"
@@ -253,25 +265,25 @@ class PriceRule(ValueCheckMixin, ModelSQL, ModelView):
         return 0.0
 
     @fields.depends('product')
-    def on_change_with_product_uom_category(self, name=None):
+    def on_change_with_product_unit_category(self, name=None):
         return self.product.default_uom_category if self.product else None
 
     @fields.depends('company')
     def on_change_with_currency(self, name=None):
         return self.company.currency if self.company else None
 
-    @fields.depends('product', 'uom')
+    @fields.depends('product', 'unit')
     def on_change_product(self):
-        if (self.product and self.uom
-                and self.uom.category != self.product.default_uom_category):
-            self.uom = None
+        if (self.product and self.unit
+                and self.unit.category != self.product.default_uom_category):
+            self.unit = None
 
     @fields.depends('level', 'product', 'category', 'percentage',
-        'fixed_price', 'uom', 'min_quantity')
+        'fixed_price', 'unit', 'min_quantity')
     def on_change_level(self):
         # Keep only the fields of the level, as the validation requires
         if self.level != 'product':
-            self.product = self.fixed_price = self.uom = None
+            self.product = self.fixed_price = self.unit = None
             self.min_quantity = 0.0
         if self.level != 'category':
             self.category = None
@@ -305,7 +317,7 @@ class PriceRule(ValueCheckMixin, ModelSQL, ModelView):
     def get_summary(self, name):
         return format_value(
             self.level, self.percentage, self.fixed_price,
-            self.uom or (self.product.sale_uom if self.product else None),
+            self.unit or (self.product.sale_uom if self.product else None),
             self.min_quantity, self.company.currency if self.company else None)
 
     def get_rec_name(self, name):
@@ -373,7 +385,7 @@ class PriceRule(ValueCheckMixin, ModelSQL, ModelView):
             owner=row[OWNER_FIELDS[scope]],
             target=row[target_field] if target_field else None,
             value=to_decimal(value),
-            uom=row.get('uom') if level == 'product' else None,
+            unit=row.get('unit') if level == 'product' else None,
             min_quantity=float(row.get('min_quantity') or 0)
             if level == 'product' else 0.0,
             start_date=to_date(row.get('start_date')),
