@@ -41,14 +41,13 @@ class PriceSheet(ModelSQL, ModelView):
         states={
             'readonly': Bool(Eval('lines', [0])),
             },
-        help="The company selling.")
+        help="The rules and list prices of this company price the sheet.")
     party = fields.Many2One(
         'party.party', "Client", required=True,
         context={
             'company': Eval('company', -1),
             },
-        depends={'company'},
-        help="The client whose prices the sheet lists.")
+        depends={'company'})
     date = fields.Date(
         "Date", required=True,
         help="The day priced: rules valid that day apply.")
@@ -65,19 +64,20 @@ class PriceSheet(ModelSQL, ModelView):
         help="List only the products of this category and its "
         "sub-categories; empty: every salable product.")
     currency = fields.Function(fields.Many2One(
-            'currency.currency', "Currency",
-            help="The currency of the prices."),
+            'currency.currency', "Currency"),
         'on_change_with_currency')
     lines = fields.One2Many(
         'backoffice.price.sheet.line', 'sheet', "Prices", readonly=True,
-        help="The products with the list price, the client's price and the "
-        "rule that gives it.")
+        help="Each product with its list price, the client's price and the "
+        "rule that gives it, as last computed: compute again to follow "
+        "changed rules or list prices.")
     line_count = fields.Function(fields.Integer(
             "Products", help="How many products the sheet lists."),
         'get_line_count')
     computed_at = fields.Timestamp(
         "Computed At", readonly=True,
-        help="When the prices were last computed.")
+        help="When the prices were last computed; empty: the export "
+        "computes them first.")
 
     @classmethod
     def __setup__(cls):
@@ -277,11 +277,9 @@ class PriceSheetLine(ModelSQL, ModelView):
     __string__ = "Client Price Sheet Line"
 
     sheet = fields.Many2One(
-        'backoffice.price.sheet', "Sheet", readonly=True, required=True,
-        help="The price sheet.")
+        'backoffice.price.sheet', "Sheet", readonly=True, required=True)
     product = fields.Many2One(
-        'product.product', "Product", readonly=True,
-        help="The product priced.")
+        'product.product', "Product", readonly=True)
     category = fields.Many2One(
         'product.category', "Category", readonly=True,
         help="The category of the rule that prices the product, else the "
@@ -291,20 +289,21 @@ class PriceSheetLine(ModelSQL, ModelView):
         help="The sale unit of the product, in which prices are given.")
     list_price = fields.Numeric(
         "List Price", digits=price_digits, readonly=True,
-        help="The list price of the product.")
+        help="The price before the client's rules.")
     unit_price = fields.Numeric(
         "Client Price", digits=price_digits, readonly=True,
-        help="The client's unit price.")
+        help="The price a sale line of the client gets on the date and for "
+        "the quantity of the sheet.")
     difference = fields.Numeric(
         "Difference (%)", digits=(16, 2), readonly=True,
-        help="The client's price compared to the list price, in percent.")
+        help="The client's price against the list price, in percent: -10 "
+        "is 10% below it.")
     level = fields.Selection(
         SHEET_LEVEL_SELECTION, "Level", readonly=True,
         help="The level of the rule that gives the price; empty: the list "
         "price applies.")
     rule = fields.Many2One(
-        'backoffice.price.rule', "Rule", readonly=True,
-        help="The rule that gives the price.")
+        'backoffice.price.rule', "Rule", readonly=True)
 
     @classmethod
     def __setup__(cls):

@@ -99,8 +99,9 @@ class PriceSheetExportResult(ModelView):
 
     file = fields.Binary(
         "File", filename='filename', readonly=True,
-        help="The price sheet as CSV, for a spreadsheet.")
-    filename = fields.Char("File Name", readonly=True, help="The file name.")
+        help="The sheet as a CSV file with a header row (UTF-8), to open in "
+        "a spreadsheet.")
+    filename = fields.Char("File Name", readonly=True)
 
 
 class PriceSheetExport(Wizard):

@@ -68,7 +68,7 @@ class PriceRule(ValueCheckMixin, ModelSQL, ModelView):
 
     company = fields.Many2One(
         'company.company', "Company", required=True,
-        help="The company whose sales the rule prices.")
+        help="The rule prices only the sales of this company.")
     scope = fields.Selection(
         SCOPE_SELECTION, "Scope", required=True,
         help="Whom the rule applies to: one client, the clients with a tag, "
@@ -83,8 +83,7 @@ class PriceRule(ValueCheckMixin, ModelSQL, ModelView):
             'invisible': Eval('scope') != 'client',
             'required': Eval('scope') == 'client',
             },
-        depends={'company'},
-        help="The client the rule applies to.")
+        depends={'company'})
     price_tag = fields.Many2One(
         'backoffice.price.tag', "Tag Pricing", ondelete='CASCADE',
         domain=[
@@ -94,7 +93,7 @@ class PriceRule(ValueCheckMixin, ModelSQL, ModelView):
             'invisible': Eval('scope') != 'tag',
             'required': Eval('scope') == 'tag',
             },
-        help="The client tag whose clients the rule applies to.")
+        help="The rule applies to every client with this tag.")
     price_group = fields.Many2One(
         'backoffice.price.group', "Price Group", ondelete='CASCADE',
         domain=[
@@ -104,7 +103,7 @@ class PriceRule(ValueCheckMixin, ModelSQL, ModelView):
             'invisible': Eval('scope') != 'group',
             'required': Eval('scope') == 'group',
             },
-        help="The price group whose clients the rule applies to.")
+        help="The rule applies to every client in this price group.")
     level = fields.Selection(
         LEVEL_SELECTION, "Level", required=True,
         help="What the rule prices: one product at a fixed price, a "
@@ -120,8 +119,7 @@ class PriceRule(ValueCheckMixin, ModelSQL, ModelView):
             'invisible': Eval('level') != 'product',
             'required': Eval('level') == 'product',
             },
-        depends={'company'},
-        help="The product sold at the fixed price.")
+        depends={'company'})
     category = fields.Many2One(
         'product.category', "Category", ondelete='CASCADE',
         context={
@@ -148,8 +146,9 @@ class PriceRule(ValueCheckMixin, ModelSQL, ModelView):
             'invisible': Eval('level') != 'product',
             'required': Eval('level') == 'product',
             },
-        help="The unit price, in the currency of the company, per the unit "
-        "of the rule or else per the sale unit of the product.")
+        help="The client's unit price in the currency of the company "
+        "(converted for sales in another currency), per the unit of the "
+        "rule or else per the sale unit of the product.")
     unit = fields.Many2One(
         'product.uom', "Unit",
         domain=[
@@ -160,12 +159,11 @@ class PriceRule(ValueCheckMixin, ModelSQL, ModelView):
         states={
             'invisible': Eval('level') != 'product',
             },
-        help="Apply the fixed price only to lines in this unit; empty: the "
-        "price is per sale unit of the product and converted for lines in "
-        "other units.")
+        help="Apply the fixed price only to lines in this unit, where it "
+        "beats a price without unit; empty: the price is per sale unit of "
+        "the product and converted for lines in other units.")
     product_unit_category = fields.Function(fields.Many2One(
-            'product.uom.category', "Product Unit Category",
-            help="The category of the units of the product."),
+            'product.uom.category', "Product Unit Category"),
         'on_change_with_product_unit_category')
     min_quantity = fields.Float(
         "Minimum Quantity",
@@ -182,8 +180,7 @@ class PriceRule(ValueCheckMixin, ModelSQL, ModelView):
         "End Date",
         help="The last day the rule applies; empty: for ever.")
     currency = fields.Function(fields.Many2One(
-            'currency.currency', "Currency",
-            help="The currency of the company."),
+            'currency.currency', "Currency"),
         'on_change_with_currency')
     owner_name = fields.Function(fields.Char(
             "Applies To",
