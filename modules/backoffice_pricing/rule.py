@@ -221,10 +221,11 @@ class PriceRule(ValueCheckMixin, ModelSQL, ModelView):
     def __register__(cls, module_name):
         table_h = cls.__table_handler__(module_name)
 
-        # Migration from uom, the old name of Tryton 8's unit: the rules
-        # keep their units
+        # Migration from uom, the old name of Tryton 8's unit; the foreign
+        # key named after uom would stay beside the one added for unit
         if (table_h.column_exist('uom')
                 and not table_h.column_exist('unit')):
+            table_h.drop_fk('uom')
             table_h.column_rename('uom', 'unit')
 
         super().__register__(module_name)
