@@ -30,8 +30,9 @@ class PriceSheet(ModelSQL, ModelView):
     """Every salable product with a client's price and the rule behind it.
 
     Computed in one batch by the engine and stored, so that the list can be
-    searched, sorted and exported like any Tryton list; compute again to
-    follow changed rules or list prices.
+    searched, sorted and exported like any Tryton list (reading the prices
+    with the products' list instead is a hundred times slower, PRICING.md);
+    compute again to follow changed rules or list prices.
     """
     __name__ = 'backoffice.price.sheet'
     __string__ = "Client Price Sheet"
