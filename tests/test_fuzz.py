@@ -86,7 +86,7 @@ TARGETS = {
         lambda w: {'price_group': w.group.id, 'level': 'global',
             'percentage': Decimal('3')},
         ['level', 'scope', 'percentage', 'fixed_price', 'min_quantity',
-            'category', 'product', 'uom', 'start_date', 'end_date', 'party',
+            'category', 'product', 'unit', 'start_date', 'end_date', 'party',
             'price_group']),
     'backoffice.fulfilment.scheme': (
         None, ['near_window_hours', 'name', 'auto_confirm']),

@@ -69,7 +69,8 @@ class BulkUpdateStart(ValueCheckMixin, ModelView):
         "3 makes them 3% dearer, -2 2% cheaper. Fixed prices are "
         "multiplied, percentages compounded (-10% then +3% gives -7.3%).")
     rule_count = fields.Integer(
-        "Rules", readonly=True, help="How many rules are selected.")
+        "Rules", readonly=True,
+        help="How many selected rules the change applies to.")
 
     @classmethod
     def __setup__(cls):
@@ -95,13 +96,14 @@ class BulkUpdateLine(ModelView):
     __name__ = 'backoffice.price.rule.bulk_update.line'
     __string__ = "Bulk Update Price Rules Line"
 
-    rule = fields.Many2One(
-        'backoffice.price.rule', "Rule", readonly=True,
-        help="The rule updated.")
+    rule = fields.Many2One('backoffice.price.rule', "Rule", readonly=True)
     old_value = fields.Char(
-        "Now", readonly=True, help="The value of the rule now.")
+        "Now", readonly=True,
+        help="The percentage or fixed price of the rule before the update.")
     new_value = fields.Char(
-        "After", readonly=True, help="The value of the rule after update.")
+        "After", readonly=True,
+        help="The percentage or fixed price the rule gets when the update "
+        "is applied.")
 
 
 class BulkUpdate(Wizard):

@@ -90,7 +90,8 @@ class CopyRulesStart(ModelView):
         domain=[
             ('company', '=', Eval('company', -1)),
             ],
-        help="The price group whose rules are copied.")
+        help="The price group whose rules are copied; the group and its "
+        "rules stay as they are.")
     parties = fields.Many2Many(
         'party.party', None, None, "Clients", required=True,
         context={
@@ -123,7 +124,8 @@ class CopyRulesResult(ModelView):
     __string__ = "Copy Rules from Price Group Result"
 
     created = fields.Integer(
-        "Created", readonly=True, help="The client rules created.")
+        "Created", readonly=True,
+        help="How many rules the clients got as their own.")
     skipped = fields.Integer(
         "Skipped", readonly=True,
         help="The group rules not copied because the client has its own.")

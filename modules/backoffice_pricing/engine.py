@@ -39,8 +39,8 @@ __all__ = [
     'LEVEL_PRODUCT', 'LEVEL_CATEGORY', 'LEVEL_GLOBAL', 'LEVELS',
     'SCOPE_CLIENT', 'SCOPE_TAG', 'SCOPE_GROUP', 'SCOPES',
     'PERCENTAGE_MIN', 'PERCENTAGE_MAX',
-    'RuleSpec', 'ClientSpec', 'TagSpec', 'ProductSpec', 'UomCategorySpec',
-    'UomSpec', 'Match', 'Candidate', 'Explanation', 'PricingEngine',
+    'RuleSpec', 'ClientSpec', 'TagSpec', 'ProductSpec', 'UnitCategorySpec',
+    'UnitSpec', 'Match', 'Candidate', 'Explanation', 'PricingEngine',
     'precedence_key', 'dates_overlap', 'find_overlaps', 'overlap_key',
     'bulk_adjust']
 
@@ -61,7 +61,7 @@ PERCENTAGE_MAX = Decimal(1000)
 QUANTITY_EPSILON = 1e-9
 
 RuleSpec = namedtuple('RuleSpec', [
-        'id', 'level', 'scope', 'owner', 'target', 'value', 'uom',
+        'id', 'level', 'scope', 'owner', 'target', 'value', 'unit',
         'min_quantity', 'start_date', 'end_date'],
     defaults=[None, 0.0, None, None])
 RuleSpec.__doc__ = """One rule as the engine needs it.
@@ -69,8 +69,8 @@ RuleSpec.__doc__ = """One rule as the engine needs it.
 level: LEVEL_*; scope: SCOPE_*; owner: the party, tag pricing or price group
 id; target: the product id (fixed price), the category id (category) or
 None (global); value: the fixed price (Decimal, in the company currency,
-per `uom` or per the product's sale unit) or the percentage (Decimal, -10
-for 10 % off); min_quantity: fixed prices only, in `uom` or the sale unit.
+per `unit` or per the product's sale unit) or the percentage (Decimal, -10
+for 10 % off); min_quantity: fixed prices only, in `unit` or the sale unit.
 """
 
 # tags: the ids of the tag pricings (TagSpec) matching the client's tags
@@ -85,10 +85,10 @@ ProductSpec = namedtuple('ProductSpec', [
         'id', 'categories', 'default_uom', 'sale_uom', 'list_price'],
     defaults=[None])
 # A unit as product.uom's compute_qty and compute_price read it (class
-# methods that only read these attributes): category: a UomCategorySpec;
+# methods that only read these attributes): category: a UnitCategorySpec;
 # accurate_field: 'factor' or 'rate', as product.uom computes it
-UomCategorySpec = namedtuple('UomCategorySpec', ['id'])
-UomSpec = namedtuple('UomSpec', [
+UnitCategorySpec = namedtuple('UnitCategorySpec', ['id'])
+UnitSpec = namedtuple('UnitSpec', [
         'id', 'category', 'factor', 'rate', 'accurate_field'])
 
 # The winner of a resolution: the rule, the category through which a
@@ -98,8 +98,8 @@ Match = namedtuple('Match', ['rule', 'category', 'distance', 'position'],
     defaults=[None, None, 0])
 # status: 'winner', 'beaten' or 'inapplicable'; reason: why the winner
 # beats this candidate ('level', 'scope', 'tag', 'distance', 'depth',
-# 'category', 'uom', 'min_quantity', 'id') or why it does not apply
-# ('date', 'min_quantity', 'uom'); category/distance/position as in Match
+# 'category', 'unit', 'min_quantity', 'id') or why it does not apply
+# ('date', 'min_quantity', 'unit'); category/distance/position as in Match
 Candidate = namedtuple('Candidate', [
         'rule', 'status', 'reason', 'category', 'distance', 'position',
         'depth'])
@@ -110,23 +110,23 @@ Explanation = namedtuple('Explanation', ['match', 'chain', 'candidates'])
 
 # What each item of precedence_key() compares, the reasons of explain()
 _KEY_NAMES = (
-    'level', 'scope', 'tag', 'distance', 'depth', 'category', 'uom',
+    'level', 'scope', 'tag', 'distance', 'depth', 'category', 'unit',
     'min_quantity', 'id')
 
 
 def precedence_key(rule, position=0, distance=None, depth=None,
-        category=None, uom=None):
+        category=None, unit=None):
     """The precedence of an applicable rule: the lowest key wins.
 
     position: the rank of the rule's tag among the client's tags (0 for the
     other scopes); distance, depth, category: of the category through which
-    a category rule applies; uom: the unit of the line. Resolving and
+    a category rule applies; unit: the unit of the line. Resolving and
     explaining both pick the winner by this key (PRICING.md's table)."""
     return (rule.level, rule.scope, position,
         distance if distance is not None else 0,
         -depth if depth is not None else 0,
         category if category is not None else 0,
-        0 if rule.uom == uom else 1,
+        0 if rule.unit == unit else 1,
         -(rule.min_quantity or 0), rule.id)
 
 
@@ -145,7 +145,7 @@ def overlap_key(rule):
     Different minimum quantities or units are quantity breaks and per-unit
     prices, not conflicts."""
     if rule.level == LEVEL_PRODUCT:
-        return (rule.level, rule.scope, rule.owner, rule.target, rule.uom,
+        return (rule.level, rule.scope, rule.owner, rule.target, rule.unit,
             float(rule.min_quantity or 0))
     return (rule.level, rule.scope, rule.owner, rule.target)
 
@@ -202,18 +202,18 @@ class PricingEngine:
 
     rules: RuleSpecs; clients: ClientSpecs; tags: TagSpecs; products:
     ProductSpecs; parents: {category id: parent id or None} (the whole tree,
-    or at least every ancestor of the products' categories); uoms: UomSpecs;
+    or at least every ancestor of the products' categories); units: UnitSpecs;
     date: the day the prices are for (rules not valid then are kept only for
     explanations); rounding: the quantum of prices (Decimal('0.0001') for
     Tryton's 4 price digits); convert: an optional function turning an
     amount of the company currency into the currency of the prices asked
     (fixed prices only; percentages apply to a base price already in it);
     Uom: the product.uom model whose compute_qty and compute_price convert
-    between the UomSpecs (default: upstream's).
+    between the UnitSpecs (default: upstream's).
     """
 
     def __init__(self, rules, clients=(), tags=(), products=(), parents=None,
-            uoms=(), date=None, rounding=Decimal('0.0001'), convert=None,
+            units=(), date=None, rounding=Decimal('0.0001'), convert=None,
             Uom=_Uom):
         self.Uom = Uom
         self.date = date or datetime.date.today()
@@ -223,7 +223,7 @@ class PricingEngine:
         self.tags = {t.id: t for t in tags}
         self.products = {p.id: p for p in products}
         self.parents = dict(parents or {})
-        self.uoms = {u.id: u for u in uoms}
+        self.units = {u.id: u for u in units}
         self.rules = {}
         self._scopes = {}
         self._by_owner = {}
@@ -368,52 +368,52 @@ class PricingEngine:
 
     # --- units
 
-    def line_uom(self, product, uom_id):
+    def line_unit(self, product, unit_id):
         """The unit prices are asked in: the given one if it is of the
         product's unit category, else the sale unit (as upstream)"""
-        if uom_id is not None:
-            uom = self.uoms.get(uom_id)
-            default = self.uoms.get(product.default_uom)
-            if uom and default and uom.category == default.category:
-                return uom_id
+        if unit_id is not None:
+            unit = self.units.get(unit_id)
+            default = self.units.get(product.default_uom)
+            if unit and default and unit.category == default.category:
+                return unit_id
         return product.sale_uom or product.default_uom
 
     def compute_qty(self, from_id, qty, to_id):
         "product.uom's compute_qty, without rounding, between unit ids"
         return self.Uom.compute_qty(
-            self.uoms[from_id], qty, self.uoms[to_id], round=False)
+            self.units[from_id], qty, self.units[to_id], round=False)
 
     def compute_price(self, from_id, price, to_id):
         "product.uom's compute_price between unit ids"
         return self.Uom.compute_price(
-            self.uoms[from_id], price, self.uoms[to_id])
+            self.units[from_id], price, self.units[to_id])
 
     # --- resolution
 
-    def _pick_fixed(self, rules, product, uom, quantity):
+    def _pick_fixed(self, rules, product, unit, quantity):
         """The winning fixed price among the rules of one scope for a line
-        in `uom`: those in the line unit or without unit (per sale unit)
+        in `unit`: those in the line unit or without unit (per sale unit)
         whose minimum quantity is reached"""
         sale_quantity = None
         applicable = []
         for rule in rules:
-            if rule.uom == uom:
+            if rule.unit == unit:
                 reached = quantity
-            elif rule.uom is None:
+            elif rule.unit is None:
                 if sale_quantity is None:
                     sale_quantity = self.compute_qty(
-                        uom, quantity, product.sale_uom or uom)
+                        unit, quantity, product.sale_uom or unit)
                 reached = sale_quantity
             else:
                 continue
             if rule.min_quantity <= reached + QUANTITY_EPSILON:
                 applicable.append(rule)
         if len(applicable) > 1:
-            return min(applicable, key=lambda r: precedence_key(r, uom=uom))
+            return min(applicable, key=lambda r: precedence_key(r, unit=unit))
         elif applicable:
             return applicable[0]
 
-    def resolve(self, client_id, product_id, quantity=0, uom=None):
+    def resolve(self, client_id, product_id, quantity=0, unit=None):
         """The winning Match for the question, or None (no rule: list price).
 
         The hot path of batches: a few dict lookups per scope of the client
@@ -431,7 +431,7 @@ class PricingEngine:
                 if rules:
                     product = self.products[product_id]
                     rule = self._pick_fixed(rules, product,
-                        self.line_uom(product, uom), abs(quantity or 0))
+                        self.line_unit(product, unit), abs(quantity or 0))
                     if rule is not None:
                         return Match(rule, None, None, position)
         if categories:
@@ -488,13 +488,13 @@ class PricingEngine:
                 stack.extend(
                     (c, distance + 1) for c in children.get(current, ()))
 
-    def _entries(self, client_id, product_id, uom, quantity):
+    def _entries(self, client_id, product_id, unit, quantity):
         """(precedence key, rule, reason it does not apply or None,
         category, distance, position, depth) of every rule of the client's
         scopes that targets the product, valid or not"""
         product = self.products[product_id]
         sale_quantity = self.compute_qty(
-            uom, quantity, product.sale_uom or uom)
+            unit, quantity, product.sale_uom or unit)
         categories = {c: (d, depth)
             for c, d, depth in self.product_categories(product_id)}
         entries = []
@@ -504,12 +504,12 @@ class PricingEngine:
                 if rule.level == LEVEL_PRODUCT:
                     if rule.target != product_id:
                         continue
-                    if rule.uom is None:
+                    if rule.unit is None:
                         reached = sale_quantity
-                    elif rule.uom == uom:
+                    elif rule.unit == unit:
                         reached = quantity
                     else:
-                        reached, reason = None, 'uom'
+                        reached, reason = None, 'unit'
                     if (reached is not None and rule.min_quantity
                             > reached + QUANTITY_EPSILON):
                         reason = 'min_quantity'
@@ -521,19 +521,19 @@ class PricingEngine:
                 if not self.valid(rule):
                     reason = 'date'
                 key = precedence_key(
-                    rule, position, distance, depth, category, uom)
+                    rule, position, distance, depth, category, unit)
                 entries.append((key, rule, reason, category, distance,
                         position, depth))
         return entries
 
-    def explain(self, client_id, product_id, quantity=0, uom=None):
+    def explain(self, client_id, product_id, quantity=0, unit=None):
         """Every rule that targets the client and the product, valid or not,
         with why the winner beats it or why it does not apply"""
-        uom = self.line_uom(self.products[product_id], uom)
+        unit = self.line_unit(self.products[product_id], unit)
         quantity = abs(quantity or 0)
-        entries = self._entries(client_id, product_id, uom, quantity)
+        entries = self._entries(client_id, product_id, unit, quantity)
         entries.sort(key=lambda e: (e[2] is not None, e[0]))
-        match = self.resolve(client_id, product_id, quantity, uom)
+        match = self.resolve(client_id, product_id, quantity, unit)
         winner_key = entries[0][0] if entries and entries[0][2] is None \
             else None
         candidates = []
@@ -559,8 +559,8 @@ class PricingEngine:
 
     # --- prices
 
-    def unit_price(self, match, product_id, uom, base_price):
-        """The price a Match gives, per `uom` (None: the sale unit):
+    def unit_price(self, match, product_id, unit, base_price):
+        """The price a Match gives, per `unit` (None: the sale unit):
         `base_price` (the list price in that unit and the currency asked)
         adjusted by a percentage, or the fixed price converted"""
         if match is None:
@@ -568,9 +568,9 @@ class PricingEngine:
         rule = match.rule
         if rule.level == LEVEL_PRODUCT:
             product = self.products[product_id]
-            uom = self.line_uom(product, uom)
+            unit = self.line_unit(product, unit)
             price = self.compute_price(
-                rule.uom or product.sale_uom or uom, rule.value, uom)
+                rule.unit or product.sale_uom or unit, rule.value, unit)
             if self.convert is not None:
                 price = self.convert(price)
         else:
@@ -579,10 +579,10 @@ class PricingEngine:
             price = base_price * self._factors[rule.id]
         return price.quantize(self.rounding)
 
-    def base_price(self, product_id, uom=None):
-        """The list price of the product per `uom` (None: the sale unit),
+    def base_price(self, product_id, unit=None):
+        """The list price of the product per `unit` (None: the sale unit),
         rounded as product.product.get_sale_price does"""
-        key = product_id if uom is None else (product_id, uom)
+        key = product_id if unit is None else (product_id, unit)
         price = self._base_prices.get(key, False)
         if price is False:
             product = self.products[product_id]
@@ -590,21 +590,21 @@ class PricingEngine:
             if price is not None:
                 price = self.compute_price(
                     product.default_uom, price,
-                    self.line_uom(product, uom))
+                    self.line_unit(product, unit))
                 if self.convert is not None:
                     price = self.convert(price)
                 price = price.quantize(self.rounding)
             self._base_prices[key] = price
         return price
 
-    def price(self, client_id, product_id, quantity=0, uom=None):
+    def price(self, client_id, product_id, quantity=0, unit=None):
         "(unit price, Match) from the engine's own list prices"
-        match = self.resolve(client_id, product_id, quantity, uom)
-        return (self.unit_price(match, product_id, uom,
-                self.base_price(product_id, uom)), match)
+        match = self.resolve(client_id, product_id, quantity, unit)
+        return (self.unit_price(match, product_id, unit,
+                self.base_price(product_id, unit)), match)
 
     def prices(self, questions):
-        """[(unit price, Match)] for [(client, product, quantity, uom)], the
+        """[(unit price, Match)] for [(client, product, quantity, unit)], the
         batch form of price(), with unit_price() inlined for percentages
         (the hot path of price sheets)"""
         resolve = self.resolve
@@ -613,12 +613,12 @@ class PricingEngine:
         rounding = self.rounding
         result = []
         append = result.append
-        for client, product, quantity, uom in questions:
-            match = resolve(client, product, quantity, uom)
+        for client, product, quantity, unit in questions:
+            match = resolve(client, product, quantity, unit)
             base = base_prices.get(
-                product if uom is None else (product, uom), False)
+                product if unit is None else (product, unit), False)
             if base is False:
-                base = self.base_price(product, uom)
+                base = self.base_price(product, unit)
             if match is None:
                 append((base, None))
             elif match.rule.level != LEVEL_PRODUCT:
@@ -626,5 +626,5 @@ class PricingEngine:
                         (base * factors[match.rule.id]).quantize(rounding),
                         match))
             else:
-                append((self.unit_price(match, product, uom, base), match))
+                append((self.unit_price(match, product, unit, base), match))
         return result

@@ -27,15 +27,13 @@ class ExplainStart(ValueCheckMixin, ModelView):
     __string__ = "Explain Price"
 
     company = fields.Many2One(
-        'company.company', "Company", required=True, readonly=True,
-        help="The company selling.")
+        'company.company', "Company", required=True, readonly=True)
     party = fields.Many2One(
         'party.party', "Client", required=True,
         context={
             'company': Eval('company', -1),
             },
-        depends={'company'},
-        help="The client the price is for.")
+        depends={'company'})
     product = fields.Many2One(
         'product.product', "Product", required=True,
         domain=[
@@ -44,24 +42,23 @@ class ExplainStart(ValueCheckMixin, ModelView):
         context={
             'company': Eval('company', -1),
             },
-        depends={'company'},
-        help="The product priced.")
+        depends={'company'})
     quantity = fields.Float(
         "Quantity", required=True,
-        help="The quantity ordered, for quantity breaks.")
+        help="The quantity of the line, in its unit: it decides the "
+        "quantity breaks of fixed prices.")
     unit = fields.Many2One(
         'product.uom', "Unit",
         domain=[
-            If(Bool(Eval('product_uom_category')),
-                ('category', '=', Eval('product_uom_category', -1)),
+            If(Bool(Eval('product_unit_category')),
+                ('category', '=', Eval('product_unit_category', -1)),
                 ()),
             ],
         help="The unit of the quantity and price; empty: the sale unit of "
         "the product.")
-    product_uom_category = fields.Function(fields.Many2One(
-            'product.uom.category', "Product Unit Category",
-            help="The category of the units of the product."),
-        'on_change_with_product_uom_category')
+    product_unit_category = fields.Function(fields.Many2One(
+            'product.uom.category', "Product Unit Category"),
+        'on_change_with_product_unit_category')
     date = fields.Date(
         "Date", required=True,
         help="The day of the sale: rules valid that day apply.")
@@ -70,7 +67,7 @@ class ExplainStart(ValueCheckMixin, ModelView):
         help="The currency of the price; empty: the company's.")
 
     @fields.depends('product')
-    def on_change_with_product_uom_category(self, name=None):
+    def on_change_with_product_unit_category(self, name=None):
         return self.product.default_uom_category if self.product else None
 
     @fields.depends('product', 'unit')
@@ -108,30 +105,27 @@ class ExplainResult(ModelView):
     __name__ = 'backoffice.price.explain.result'
     __string__ = "Explain Price Result"
 
-    party = fields.Many2One(
-        'party.party', "Client", readonly=True,
-        help="The client the price is for.")
-    product = fields.Many2One(
-        'product.product', "Product", readonly=True,
-        help="The product priced.")
-    quantity = fields.Float(
-        "Quantity", readonly=True, help="The quantity ordered.")
+    party = fields.Many2One('party.party', "Client", readonly=True)
+    product = fields.Many2One('product.product', "Product", readonly=True)
+    quantity = fields.Float("Quantity", readonly=True)
     unit = fields.Many2One(
         'product.uom', "Unit", readonly=True,
         help="The unit of the quantity and price.")
-    date = fields.Date(
-        "Date", readonly=True, help="The day priced.")
+    date = fields.Date("Date", readonly=True)
     base_price = fields.Numeric(
         "List Price", digits=price_digits, readonly=True,
         help="The price before the client's rules.")
     unit_price = fields.Numeric(
         "Unit Price", digits=price_digits, readonly=True,
-        help="The client's price.")
+        help="The price the client's rules give; the list price when no "
+        "rule applies.")
     rule = fields.Many2One(
         'backoffice.price.rule', "Rule", readonly=True,
         help="The rule that wins; empty: the list price applies.")
     origin = fields.Char(
-        "Origin", readonly=True, help="The winning rule in words.")
+        "Origin", readonly=True,
+        help="The winning rule in words, as a sale line records it in "
+        "\"Price Origin\".")
     recorded_origin = fields.Char(
         "Recorded on the Line", readonly=True,
         states={
@@ -140,32 +134,33 @@ class ExplainResult(ModelView):
         help="The origin the sale line recorded when it was priced.")
     chain = fields.Char(
         "Looked Up", readonly=True,
-        help="The scopes of the client, in the order they are looked up "
-        "at each level.")
+        help="The client, its tags and its price group, in the order their "
+        "rules are looked up at each level.")
     explanation = fields.Text(
         "Explanation", readonly=True,
         help="The whole reasoning, to copy into a message.")
     candidates = fields.One2Many(
         'backoffice.price.explain.candidate', None, "Candidates",
         readonly=True,
-        help="Every rule of the client's scopes that targets the product, "
-        "the winner first, with why it wins or loses.")
+        help="Every rule of the client, its tags and its price group that "
+        "could price the product, the winner first, with why it wins, loses "
+        "or does not apply.")
 
 
 class ExplainCandidate(ModelView):
     __name__ = 'backoffice.price.explain.candidate'
     __string__ = "Explain Price Candidate"
 
-    rank = fields.Integer("Rank", readonly=True, help="The precedence.")
+    rank = fields.Integer(
+        "Rank", readonly=True,
+        help="The order of precedence: the winner first, then the rules it "
+        "beats, then those that do not apply.")
     status = fields.Selection(
         STATUS_SELECTION, "Status", readonly=True,
         help="Whether the rule wins, loses to the winner or does not apply.")
-    rule = fields.Many2One(
-        'backoffice.price.rule', "Rule", readonly=True, help="The rule.")
-    level = fields.Selection(
-        LEVEL_SELECTION, "Level", readonly=True, help="The rule's level.")
-    scope = fields.Selection(
-        SCOPE_SELECTION, "Scope", readonly=True, help="The rule's scope.")
+    rule = fields.Many2One('backoffice.price.rule', "Rule", readonly=True)
+    level = fields.Selection(LEVEL_SELECTION, "Level", readonly=True)
+    scope = fields.Selection(SCOPE_SELECTION, "Scope", readonly=True)
     reason = fields.Char(
         "Reason", readonly=True,
         help="Why the winner beats the rule, or why it does not apply.")
@@ -274,7 +269,7 @@ class Explain(Wizard):
                             'scope': SCOPE_NAMES[candidate.rule.scope],
                             'reason': Rule.format_reason(
                                 candidate, winner, engine,
-                                uom=result.unit.id,
+                                unit=result.unit.id,
                                 quantity=abs(ask.quantity or 0)),
                             })
             result.candidates = candidates
@@ -293,7 +288,7 @@ class Explain(Wizard):
                 product=result.product.rec_name,
                 party=result.party.rec_name,
                 quantity=format_quantity(result.quantity),
-                uom=result.unit.symbol,
+                unit=result.unit.symbol,
                 date=lang.strftime(result.date))]
         if result.chain:
             lines.append(gettext('backoffice_pricing.msg_explain_chain',

@@ -72,11 +72,9 @@ class PartyPriceGroup(
         context={
             'company': Eval('company', -1),
             },
-        depends={'company'},
-        help="The client.")
+        depends={'company'})
     price_group = fields.Many2One(
         'backoffice.price.group', "Price Group", ondelete='RESTRICT',
         domain=[
             ('company', '=', Eval('company', -1)),
-            ],
-        help="The price group of the client in the company.")
+            ])

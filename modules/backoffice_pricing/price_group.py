@@ -43,7 +43,8 @@ class PriceGroup(ValueCheckMixin, DeactivableMixin, ModelSQL, ModelView):
         "tags' rules beat them at the same level.")
     clients = fields.One2Many(
         'party.party.price_group', 'price_group', "Clients", readonly=True,
-        help="The clients that belong to the group.")
+        help="The clients in the group; a client's price group is set on "
+        "the client, per company.")
     client_count = fields.Function(fields.Integer(
             "Clients", help="How many clients belong to the group."),
         'get_counts')

@@ -1,8 +1,6 @@
 # This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
 # level of this repository contains the full copyright notices and license terms.
-import csv
 import datetime
-import io
 from decimal import Decimal
 
 from sql import Cast, Literal, Select
@@ -10,14 +8,12 @@ from sql.aggregate import Count
 from sql.functions import CurrentTimestamp, Function
 
 from trytond import backend
-from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.modules.product import price_digits
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
-from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .rule import LEVEL_SELECTION
 
@@ -34,8 +30,9 @@ class PriceSheet(ModelSQL, ModelView):
     """Every salable product with a client's price and the rule behind it.
 
     Computed in one batch by the engine and stored, so that the list can be
-    searched, sorted and exported like any Tryton list; compute again to
-    follow changed rules or list prices.
+    searched, sorted and exported like any Tryton list (reading the prices
+    with the products' list instead is a hundred times slower, PRICING.md);
+    compute again to follow changed rules or list prices.
     """
     __name__ = 'backoffice.price.sheet'
     __string__ = "Client Price Sheet"
@@ -45,14 +42,13 @@ class PriceSheet(ModelSQL, ModelView):
         states={
             'readonly': Bool(Eval('lines', [0])),
             },
-        help="The company selling.")
+        help="The rules and list prices of this company price the sheet.")
     party = fields.Many2One(
         'party.party', "Client", required=True,
         context={
             'company': Eval('company', -1),
             },
-        depends={'company'},
-        help="The client whose prices the sheet lists.")
+        depends={'company'})
     date = fields.Date(
         "Date", required=True,
         help="The day priced: rules valid that day apply.")
@@ -69,19 +65,20 @@ class PriceSheet(ModelSQL, ModelView):
         help="List only the products of this category and its "
         "sub-categories; empty: every salable product.")
     currency = fields.Function(fields.Many2One(
-            'currency.currency', "Currency",
-            help="The currency of the prices."),
+            'currency.currency', "Currency"),
         'on_change_with_currency')
     lines = fields.One2Many(
         'backoffice.price.sheet.line', 'sheet', "Prices", readonly=True,
-        help="The products with the list price, the client's price and the "
-        "rule that gives it.")
+        help="Each product with its list price, the client's price and the "
+        "rule that gives it, as last computed: compute again to follow "
+        "changed rules or list prices.")
     line_count = fields.Function(fields.Integer(
             "Products", help="How many products the sheet lists."),
         'get_line_count')
     computed_at = fields.Timestamp(
         "Computed At", readonly=True,
-        help="When the prices were last computed.")
+        help="When the prices were last computed; empty: the export "
+        "computes them first.")
 
     @classmethod
     def __setup__(cls):
@@ -90,11 +87,6 @@ class PriceSheet(ModelSQL, ModelView):
         cls._buttons.update({
                 'compute': {
                     'icon': 'tryton-refresh',
-                    },
-                'export': {
-                    'icon': 'tryton-save',
-                    'readonly': ~Eval('id', -1) | (Eval('id', -1) < 0),
-                    'depends': ['id'],
                     },
                 })
 
@@ -154,11 +146,6 @@ class PriceSheet(ModelSQL, ModelView):
         for sheet in sheets:
             sheet._compute()
         cls.write(sheets, {'computed_at': datetime.datetime.now()})
-
-    @classmethod
-    @ModelView.button_action('backoffice_pricing.wizard_price_sheet_export')
-    def export(cls, sheets):
-        pass
 
     def _product_ids(self):
         "The salable products of the sheet, by name, in one query"
@@ -260,67 +247,6 @@ class PriceSheet(ModelSQL, ModelView):
                 cursor.execute(*row.delete(
                         where=fields.SQL_OPERATORS['in'](row.sheet, sub_ids)))
 
-    def to_csv(self):
-        """The sheet as CSV text (UTF-8 with a header), read in one query;
-        product, category and unit names are those of the database
-        language"""
-        pool = Pool()
-        Line = pool.get('backoffice.price.sheet.line')
-        Product = pool.get('product.product')
-        Template = pool.get('product.template')
-        Category = pool.get('product.category')
-        Uom = pool.get('product.uom')
-        Rule = pool.get('backoffice.price.rule')
-        line = Line.table_query()
-        product = Product.__table__()
-        template = Template.__table__()
-        category = Category.__table__()
-        uom = Uom.__table__()
-        cursor = Transaction().connection.cursor()
-        cursor.execute(*line
-            .join(product, condition=line.product == product.id)
-            .join(template, condition=product.template == template.id)
-            .join(category, 'LEFT', condition=line.category == category.id)
-            .join(uom, 'LEFT', condition=line.unit == uom.id)
-            .select(product.code, template.name, category.name, uom.symbol,
-                line.list_price, line.unit_price, line.difference,
-                line.level, line.rule,
-                where=line.sheet == self.id,
-                order_by=[line.id]))
-        rows = cursor.fetchall()
-        rule_names = Rule.describe(
-            list({r[-1] for r in rows if r[-1] is not None}))
-        levels = dict(Line.fields_get(['level'])['level']['selection'])
-        output = io.StringIO()
-        writer = csv.writer(output)
-        writer.writerow([
-                gettext('backoffice_pricing.msg_csv_code'),
-                gettext('backoffice_pricing.msg_csv_product'),
-                gettext('backoffice_pricing.msg_csv_category'),
-                gettext('backoffice_pricing.msg_csv_unit'),
-                gettext('backoffice_pricing.msg_csv_list_price'),
-                gettext('backoffice_pricing.msg_csv_price'),
-                gettext('backoffice_pricing.msg_csv_difference'),
-                gettext('backoffice_pricing.msg_csv_level'),
-                gettext('backoffice_pricing.msg_csv_rule'),
-                ])
-        for (code, name, category_name, symbol, base, price, difference,
-                level, rule) in rows:
-            writer.writerow([
-                    code or '', name, category_name or '', symbol or '',
-                    _text(base), _text(price), _text(difference),
-                    levels.get(level) or '', rule_names.get(rule, ''),
-                    ])
-        return output.getvalue()
-
-
-def _text(value):
-    if value is None:
-        return ''
-    if not isinstance(value, Decimal):
-        value = Decimal(str(value))
-    return str(value)
-
 
 class PriceSheetRow(ModelSQL):
     """The stored rows of the price sheets, written in bulk by compute.
@@ -352,11 +278,9 @@ class PriceSheetLine(ModelSQL, ModelView):
     __string__ = "Client Price Sheet Line"
 
     sheet = fields.Many2One(
-        'backoffice.price.sheet', "Sheet", readonly=True, required=True,
-        help="The price sheet.")
+        'backoffice.price.sheet', "Sheet", readonly=True, required=True)
     product = fields.Many2One(
-        'product.product', "Product", readonly=True,
-        help="The product priced.")
+        'product.product', "Product", readonly=True)
     category = fields.Many2One(
         'product.category', "Category", readonly=True,
         help="The category of the rule that prices the product, else the "
@@ -366,20 +290,21 @@ class PriceSheetLine(ModelSQL, ModelView):
         help="The sale unit of the product, in which prices are given.")
     list_price = fields.Numeric(
         "List Price", digits=price_digits, readonly=True,
-        help="The list price of the product.")
+        help="The price before the client's rules.")
     unit_price = fields.Numeric(
         "Client Price", digits=price_digits, readonly=True,
-        help="The client's unit price.")
+        help="The price a sale line of the client gets on the date and for "
+        "the quantity of the sheet.")
     difference = fields.Numeric(
         "Difference (%)", digits=(16, 2), readonly=True,
-        help="The client's price compared to the list price, in percent.")
+        help="The client's price against the list price, in percent: -10 "
+        "is 10% below it.")
     level = fields.Selection(
         SHEET_LEVEL_SELECTION, "Level", readonly=True,
         help="The level of the rule that gives the price; empty: the list "
         "price applies.")
     rule = fields.Many2One(
-        'backoffice.price.rule', "Rule", readonly=True,
-        help="The rule that gives the price.")
+        'backoffice.price.rule', "Rule", readonly=True)
 
     @classmethod
     def __setup__(cls):
@@ -421,44 +346,3 @@ class PriceSheetLine(ModelSQL, ModelView):
                 rule.level.as_('level'),
                 rule.id.as_('rule'),
                 ))
-
-
-class PriceSheetExportResult(ModelView):
-    __name__ = 'backoffice.price.sheet.export.result'
-    __string__ = "Export Price Sheet"
-
-    file = fields.Binary(
-        "File", filename='filename', readonly=True,
-        help="The price sheet as CSV, for a spreadsheet.")
-    filename = fields.Char("File Name", readonly=True, help="The file name.")
-
-
-class PriceSheetExport(Wizard):
-    "Export a client price sheet as CSV"
-    __name__ = 'backoffice.price.sheet.export'
-
-    start = StateTransition()
-    result = StateView(
-        'backoffice.price.sheet.export.result',
-        'backoffice_pricing.price_sheet_export_result_view_form', [
-            Button("Close", 'end', 'tryton-close', default=True),
-            ])
-
-    def transition_start(self):
-        pool = Pool()
-        Sheet = pool.get('backoffice.price.sheet')
-        sheet = self.record
-        if not sheet.computed_at:
-            Sheet.compute([sheet])
-            sheet = Sheet(sheet.id)
-        self.result.file = sheet.to_csv().encode('utf-8')
-        self.result.filename = '%s-%s.csv' % (
-            _slug(sheet.party.rec_name), sheet.date.isoformat())
-        return 'result'
-
-    def default_result(self, fields):
-        return self.result._default_values
-
-
-def _slug(text):
-    return ''.join(c if c.isalnum() else '-' for c in text).strip('-')

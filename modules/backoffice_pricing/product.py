@@ -29,12 +29,13 @@ class Product(metaclass=PoolMeta):
         engine, customer = cls._pricing_engine(products)
         if engine is None:
             return prices, rules
-        uom = Transaction().context.get('uom')
+        # 'uom' is the key of upstream's context (sale.line)
+        unit = Transaction().context.get('uom')
         for product in products:
-            match = engine.resolve(customer, product.id, quantity, uom)
+            match = engine.resolve(customer, product.id, quantity, unit)
             if match is not None:
                 prices[product.id] = engine.unit_price(
-                    match, product.id, uom, prices[product.id])
+                    match, product.id, unit, prices[product.id])
                 rules[product.id] = match
         return prices, rules
 
@@ -100,9 +101,9 @@ class Product(metaclass=PoolMeta):
         engine, customer = cls._pricing_engine([product], all_dates=True)
         if engine is None:
             return base, base, None, None
-        uom = Transaction().context.get('uom')
-        explanation = engine.explain(customer, product.id, quantity, uom)
-        price = engine.unit_price(explanation.match, product.id, uom, base)
+        unit = Transaction().context.get('uom')
+        explanation = engine.explain(customer, product.id, quantity, unit)
+        price = engine.unit_price(explanation.match, product.id, unit, base)
         return base, price, explanation, engine
 
 
@@ -110,11 +111,11 @@ class Uom(metaclass=PoolMeta):
     __name__ = 'product.uom'
 
     @classmethod
-    def on_modification(cls, mode, uoms, field_names=None):
+    def on_modification(cls, mode, units, field_names=None):
         pool = Pool()
         Rule = pool.get('backoffice.price.rule')
-        super().on_modification(mode, uoms, field_names=field_names)
-        Rule._uoms_cache.clear()
+        super().on_modification(mode, units, field_names=field_names)
+        Rule._units_cache.clear()
 
 
 class Category(metaclass=PoolMeta):

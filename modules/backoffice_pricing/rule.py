@@ -45,7 +45,7 @@ VALUE_FIELDS = {
 # The fields a RuleSpec is made of (engine.py)
 SPEC_FIELDS = [
     'company', 'scope', 'party', 'price_tag', 'price_group', 'level',
-    'product', 'category', 'percentage', 'fixed_price', 'uom',
+    'product', 'category', 'percentage', 'fixed_price', 'unit',
     'min_quantity', 'start_date', 'end_date']
 
 
@@ -68,7 +68,7 @@ class PriceRule(ValueCheckMixin, ModelSQL, ModelView):
 
     company = fields.Many2One(
         'company.company', "Company", required=True,
-        help="The company whose sales the rule prices.")
+        help="The rule prices only the sales of this company.")
     scope = fields.Selection(
         SCOPE_SELECTION, "Scope", required=True,
         help="Whom the rule applies to: one client, the clients with a tag, "
@@ -83,8 +83,7 @@ class PriceRule(ValueCheckMixin, ModelSQL, ModelView):
             'invisible': Eval('scope') != 'client',
             'required': Eval('scope') == 'client',
             },
-        depends={'company'},
-        help="The client the rule applies to.")
+        depends={'company'})
     price_tag = fields.Many2One(
         'backoffice.price.tag', "Tag Pricing", ondelete='CASCADE',
         domain=[
@@ -94,7 +93,7 @@ class PriceRule(ValueCheckMixin, ModelSQL, ModelView):
             'invisible': Eval('scope') != 'tag',
             'required': Eval('scope') == 'tag',
             },
-        help="The client tag whose clients the rule applies to.")
+        help="The rule applies to every client with this tag.")
     price_group = fields.Many2One(
         'backoffice.price.group', "Price Group", ondelete='CASCADE',
         domain=[
@@ -104,7 +103,7 @@ class PriceRule(ValueCheckMixin, ModelSQL, ModelView):
             'invisible': Eval('scope') != 'group',
             'required': Eval('scope') == 'group',
             },
-        help="The price group whose clients the rule applies to.")
+        help="The rule applies to every client in this price group.")
     level = fields.Selection(
         LEVEL_SELECTION, "Level", required=True,
         help="What the rule prices: one product at a fixed price, a "
@@ -120,8 +119,7 @@ class PriceRule(ValueCheckMixin, ModelSQL, ModelView):
             'invisible': Eval('level') != 'product',
             'required': Eval('level') == 'product',
             },
-        depends={'company'},
-        help="The product sold at the fixed price.")
+        depends={'company'})
     category = fields.Many2One(
         'product.category', "Category", ondelete='CASCADE',
         context={
@@ -148,25 +146,25 @@ class PriceRule(ValueCheckMixin, ModelSQL, ModelView):
             'invisible': Eval('level') != 'product',
             'required': Eval('level') == 'product',
             },
-        help="The unit price, in the currency of the company, per the unit "
-        "of the rule or else per the sale unit of the product.")
-    uom = fields.Many2One(
+        help="The client's unit price in the currency of the company "
+        "(converted for sales in another currency), per the unit of the "
+        "rule or else per the sale unit of the product.")
+    unit = fields.Many2One(
         'product.uom', "Unit",
         domain=[
-            If(Bool(Eval('product_uom_category')),
-                ('category', '=', Eval('product_uom_category', -1)),
+            If(Bool(Eval('product_unit_category')),
+                ('category', '=', Eval('product_unit_category', -1)),
                 ()),
             ],
         states={
             'invisible': Eval('level') != 'product',
             },
-        help="Apply the fixed price only to lines in this unit; empty: the "
-        "price is per sale unit of the product and converted for lines in "
-        "other units.")
-    product_uom_category = fields.Function(fields.Many2One(
-            'product.uom.category', "Product Unit Category",
-            help="The category of the units of the product."),
-        'on_change_with_product_uom_category')
+        help="Apply the fixed price only to lines in this unit, where it "
+        "beats a price without unit; empty: the price is per sale unit of "
+        "the product and converted for lines in other units.")
+    product_unit_category = fields.Function(fields.Many2One(
+            'product.uom.category', "Product Unit Category"),
+        'on_change_with_product_unit_category')
     min_quantity = fields.Float(
         "Minimum Quantity",
         states={
@@ -182,8 +180,7 @@ class PriceRule(ValueCheckMixin, ModelSQL, ModelView):
         "End Date",
         help="The last day the rule applies; empty: for ever.")
     currency = fields.Function(fields.Many2One(
-            'currency.currency', "Currency",
-            help="The currency of the company."),
+            'currency.currency', "Currency"),
         'on_change_with_currency')
     owner_name = fields.Function(fields.Char(
             "Applies To",
@@ -220,6 +217,19 @@ class PriceRule(ValueCheckMixin, ModelSQL, ModelView):
             ('id', 'ASC'),
             ]
 
+    @classmethod
+    def __register__(cls, module_name):
+        table_h = cls.__table_handler__(module_name)
+
+        # Migration from uom, the old name of Tryton 8's unit; the foreign
+        # key named after uom would stay beside the one added for unit
+        if (table_h.column_exist('uom')
+                and not table_h.column_exist('unit')):
+            table_h.drop_fk('uom')
+            table_h.column_rename('uom', 'unit')
+
+        super().__register__(module_name)
+
     @staticmethod
     def order_scope(tables):
         "In precedence order: client, tag, price group"
@@ -253,25 +263,25 @@ class PriceRule(ValueCheckMixin, ModelSQL, ModelView):
         return 0.0
 
     @fields.depends('product')
-    def on_change_with_product_uom_category(self, name=None):
+    def on_change_with_product_unit_category(self, name=None):
         return self.product.default_uom_category if self.product else None
 
     @fields.depends('company')
     def on_change_with_currency(self, name=None):
         return self.company.currency if self.company else None
 
-    @fields.depends('product', 'uom')
+    @fields.depends('product', 'unit')
     def on_change_product(self):
-        if (self.product and self.uom
-                and self.uom.category != self.product.default_uom_category):
-            self.uom = None
+        if (self.product and self.unit
+                and self.unit.category != self.product.default_uom_category):
+            self.unit = None
 
     @fields.depends('level', 'product', 'category', 'percentage',
-        'fixed_price', 'uom', 'min_quantity')
+        'fixed_price', 'unit', 'min_quantity')
     def on_change_level(self):
         # Keep only the fields of the level, as the validation requires
         if self.level != 'product':
-            self.product = self.fixed_price = self.uom = None
+            self.product = self.fixed_price = self.unit = None
             self.min_quantity = 0.0
         if self.level != 'category':
             self.category = None
@@ -305,7 +315,7 @@ class PriceRule(ValueCheckMixin, ModelSQL, ModelView):
     def get_summary(self, name):
         return format_value(
             self.level, self.percentage, self.fixed_price,
-            self.uom or (self.product.sale_uom if self.product else None),
+            self.unit or (self.product.sale_uom if self.product else None),
             self.min_quantity, self.company.currency if self.company else None)
 
     def get_rec_name(self, name):
@@ -373,7 +383,7 @@ class PriceRule(ValueCheckMixin, ModelSQL, ModelView):
             owner=row[OWNER_FIELDS[scope]],
             target=row[target_field] if target_field else None,
             value=to_decimal(value),
-            uom=row.get('uom') if level == 'product' else None,
+            unit=row.get('unit') if level == 'product' else None,
             min_quantity=float(row.get('min_quantity') or 0)
             if level == 'product' else 0.0,
             start_date=to_date(row.get('start_date')),

@@ -19,7 +19,7 @@ from trytond.transaction import Transaction
 
 from .engine import (
     LEVELS, SCOPES, ClientSpec, PricingEngine, ProductSpec, RuleSpec, TagSpec,
-    UomCategorySpec, UomSpec)
+    UnitCategorySpec, UnitSpec)
 from .rule import OWNER_FIELDS, to_date
 from .rule_text import to_decimal
 
@@ -35,7 +35,7 @@ class PriceRule(metaclass=PoolMeta):
     # The units and the category tree change seldom and every engine needs
     # them: kept between transactions, cleared when a unit or category is
     # modified (see product.py).
-    _uoms_cache = Cache('backoffice.price.rule.uoms', context=False)
+    _units_cache = Cache('backoffice.price.rule.units', context=False)
     _categories_cache = Cache(
         'backoffice.price.rule.categories', context=False)
 
@@ -65,13 +65,13 @@ class PriceRule(metaclass=PoolMeta):
         clients, tags = cls._load_clients(company.id, parties)
         product_specs, parents = cls._load_products(
             company.id, products, list_prices)
-        uoms = cls._load_uoms()
+        units = cls._load_units()
         rules = cls._load_rules(
             company.id, clients, tags, product_specs, parents,
             date=None if all_dates else date)
         return PricingEngine(
             rules, clients=clients, tags=tags, products=product_specs,
-            parents=parents, uoms=uoms, date=date,
+            parents=parents, units=units, date=date,
             # the quantum of product.round_price
             rounding=Decimal(1).scaleb(-price_digits[1]),
             convert=convert, Uom=Uom)
@@ -191,22 +191,22 @@ class PriceRule(metaclass=PoolMeta):
         return query, columns
 
     @classmethod
-    def _load_uoms(cls):
+    def _load_units(cls):
         from trytond.modules.product.uom import _accurate_operator
         pool = Pool()
         Uom = pool.get('product.uom')
-        specs = cls._uoms_cache.get(None)
+        specs = cls._units_cache.get(None)
         if specs is not None:
             return specs
         cursor = Transaction().connection.cursor()
-        uom = Uom.__table__()
-        cursor.execute(*uom.select(
-                uom.id, uom.category, uom.factor, uom.rate))
+        unit = Uom.__table__()
+        cursor.execute(*unit.select(
+                unit.id, unit.category, unit.factor, unit.rate))
         # product.uom's accurate_field (a property), computed once
-        specs = [UomSpec(id_, UomCategorySpec(category), factor, rate,
+        specs = [UnitSpec(id_, UnitCategorySpec(category), factor, rate,
                 _accurate_operator(factor, rate))
             for id_, category, factor, rate in cursor]
-        cls._uoms_cache.set(None, specs)
+        cls._units_cache.set(None, specs)
         return specs
 
     @classmethod
@@ -231,13 +231,13 @@ class PriceRule(metaclass=PoolMeta):
             category_ids if filter_targets else None)
         columns = [table.id, table.level, table.scope, table.party,
             table.price_tag, table.price_group, table.product, table.category,
-            table.percentage, table.fixed_price, table.uom,
+            table.percentage, table.fixed_price, table.unit,
             table.min_quantity, table.start_date, table.end_date]
         specs = []
         for condition in cls._owners_conditions(table, clients, tags):
             cursor.execute(*table.select(*columns, where=where & condition))
             for (id_, level, scope_, party, price_tag, price_group,
-                    product, category, percentage, fixed_price, uom,
+                    product, category, percentage, fixed_price, unit,
                     min_quantity, start_date, end_date) in cursor:
                 if level == 'product':
                     if not filter_targets and product not in product_ids:
@@ -255,7 +255,7 @@ class PriceRule(metaclass=PoolMeta):
                 specs.append(RuleSpec(
                         id_, LEVELS[level], SCOPES[scope_], owner, target,
                         to_decimal(value),
-                        uom if level == 'product' else None,
+                        unit if level == 'product' else None,
                         float(min_quantity or 0)
                         if level == 'product' else 0.0,
                         to_date(start_date), to_date(end_date)))

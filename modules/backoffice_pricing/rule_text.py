@@ -60,14 +60,14 @@ def format_quantity(value):
         value, max(0, -value.as_tuple().exponent))
 
 
-def format_value(level, percentage, fixed_price, uom, min_quantity, currency):
+def format_value(level, percentage, fixed_price, unit, min_quantity, currency):
     "The value of a rule in words: '-10%' or 'CHF 7.50 per kg from 10'"
     if level == 'product':
         if fixed_price is None:
             return ''
         text = gettext('backoffice_pricing.msg_summary_fixed',
             price=format_price(fixed_price, currency),
-            uom=uom.symbol if uom else '')
+            unit=unit.symbol if unit else '')
         if min_quantity:
             text = gettext('backoffice_pricing.msg_summary_min_quantity',
                 value=text, quantity=format_quantity(min_quantity))
@@ -140,8 +140,8 @@ class PriceRule(metaclass=PoolMeta):
         party_category = PartyCategory.__table__()
         product = Product.__table__()
         template = Template.__table__()
-        uom = Uom.__table__()
-        sale_uom = Uom.__table__()
+        unit = Uom.__table__()
+        sale_unit = Uom.__table__()
         query = (rule
             .join(party, 'LEFT', condition=rule.party == party.id)
             .join(group, 'LEFT', condition=rule.price_group == group.id)
@@ -151,16 +151,16 @@ class PriceRule(metaclass=PoolMeta):
             .join(product, 'LEFT', condition=rule.product == product.id)
             .join(template, 'LEFT',
                 condition=product.template == template.id)
-            .join(uom, 'LEFT', condition=rule.uom == uom.id)
-            .join(sale_uom, 'LEFT',
-                condition=template.sale_uom == sale_uom.id))
+            .join(unit, 'LEFT', condition=rule.unit == unit.id)
+            .join(sale_unit, 'LEFT',
+                condition=template.sale_uom == sale_unit.id))
         rows = []
         for sub_ids in grouped_slice(rule_ids, backend.MAX_QUERY_PARAMS):
             cursor.execute(*query.select(rule.id, rule.company, rule.scope,
                     party.name, group.name, party_category.name, rule.level,
                     product.code, template.name, rule.category,
-                    rule.percentage, rule.fixed_price, uom.symbol,
-                    sale_uom.symbol, rule.min_quantity,
+                    rule.percentage, rule.fixed_price, unit.symbol,
+                    sale_unit.symbol, rule.min_quantity,
                     where=fields.SQL_OPERATORS['in'](rule.id, list(sub_ids))))
             rows.extend(cursor)
         return rows
@@ -226,17 +226,17 @@ class PriceRule(metaclass=PoolMeta):
             scope=cls.scope_name(scope), name=name)
 
     @classmethod
-    def format_reason(cls, candidate, winner, engine, uom=None, quantity=0):
+    def format_reason(cls, candidate, winner, engine, unit=None, quantity=0):
         "Why the winner beats the candidate, or why it does not apply"
         if candidate.status == 'winner':
             return gettext('backoffice_pricing.msg_reason_winner')
         if candidate.status == 'inapplicable':
             return cls._inapplicable_reason(
-                candidate.rule, candidate.reason, engine, uom, quantity)
+                candidate.rule, candidate.reason, engine, unit, quantity)
         return cls._beaten_reason(candidate, winner)
 
     @classmethod
-    def _inapplicable_reason(cls, rule, reason, engine, uom, quantity):
+    def _inapplicable_reason(cls, rule, reason, engine, unit, quantity):
         pool = Pool()
         Uom = pool.get('product.uom')
         Lang = pool.get('ir.lang')
@@ -252,9 +252,9 @@ class PriceRule(metaclass=PoolMeta):
             return gettext('backoffice_pricing.msg_reason_not_reached',
                 min=format_quantity(rule.min_quantity),
                 quantity=format_quantity(quantity))
-        return gettext('backoffice_pricing.msg_reason_other_uom',
-            uom=Uom(rule.uom).rec_name,
-            line_uom=Uom(uom).rec_name if uom else '')
+        return gettext('backoffice_pricing.msg_reason_other_unit',
+            unit=Uom(rule.unit).rec_name,
+            line_unit=Uom(unit).rec_name if unit else '')
 
     @classmethod
     def _beaten_reason(cls, candidate, winner):
@@ -287,9 +287,9 @@ class PriceRule(metaclass=PoolMeta):
             return gettext('backoffice_pricing.msg_reason_category',
                 winner=Category(winner.category).rec_name,
                 other=Category(candidate.category).rec_name)
-        elif reason == 'uom':
-            return gettext('backoffice_pricing.msg_reason_uom',
-                uom=Uom(win.uom).rec_name if win.uom else '')
+        elif reason == 'unit':
+            return gettext('backoffice_pricing.msg_reason_unit',
+                unit=Uom(win.unit).rec_name if win.unit else '')
         elif reason == 'min_quantity':
             return gettext('backoffice_pricing.msg_reason_min_quantity',
                 winner=format_quantity(win.min_quantity),

@@ -11,7 +11,7 @@ from trytond.model.modelstorage import (
 from trytond.modules.backoffice_pricing.engine import (
     LEVEL_CATEGORY, LEVEL_GLOBAL, LEVEL_PRODUCT, SCOPE_CLIENT, SCOPE_GROUP,
     SCOPE_TAG, ClientSpec, PricingEngine, ProductSpec, RuleSpec, TagSpec,
-    UomCategorySpec, UomSpec, bulk_adjust, dates_overlap, find_overlaps)
+    UnitCategorySpec, UnitSpec, bulk_adjust, dates_overlap, find_overlaps)
 from trytond.modules.backoffice_pricing.exceptions import (
     BulkUpdateError, CopyRulesWarning, ExplainError,
     PriceGroupCompanyError, RuleOverlapError, RuleValidationError)
@@ -31,10 +31,10 @@ TODAY = dt.date(2025, 3, 15)
 
 # Units: u (unit), kg, g
 UNIT, KG, G = 1, 2, 3
-UOMS = [
-    UomSpec(UNIT, UomCategorySpec(1), 1.0, 1.0, 'factor'),
-    UomSpec(KG, UomCategorySpec(2), 1.0, 1.0, 'factor'),
-    UomSpec(G, UomCategorySpec(2), 0.001, 1000.0, 'factor'),
+UNITS = [
+    UnitSpec(UNIT, UnitCategorySpec(1), 1.0, 1.0, 'factor'),
+    UnitSpec(KG, UnitCategorySpec(2), 1.0, 1.0, 'factor'),
+    UnitSpec(G, UnitCategorySpec(2), 0.001, 1000.0, 'factor'),
     ]
 # Categories: Food (1) > Dairy (2) > Cheese (3) > Hard cheese (4);
 # Organic (5) at the root
@@ -57,9 +57,9 @@ HORECA, PREMIUM = 200, 201
 BISTRO, SHOP, WALKIN = 300, 301, 302
 
 
-def rule(id_, level, scope, owner, target=None, value='0', uom=None,
+def rule(id_, level, scope, owner, target=None, value='0', unit=None,
         min_quantity=0.0, start=None, end=None):
-    return RuleSpec(id_, level, scope, owner, target, D(value), uom,
+    return RuleSpec(id_, level, scope, owner, target, D(value), unit,
         min_quantity, start, end)
 
 
@@ -72,16 +72,16 @@ def engine(rules, tags=None, date=TODAY):
             ClientSpec(WALKIN, None, ()),
             ],
         tags=tags or [TagSpec(HORECA, 10), TagSpec(PREMIUM, 20)],
-        products=PRODUCTS, parents=PARENTS, uoms=UOMS, date=date)
+        products=PRODUCTS, parents=PARENTS, units=UNITS, date=date)
 
 
 class PricingEngineTestCase(unittest.TestCase):
     "The precedence of the engine, without database"
 
-    def winner(self, engine_, client, product, quantity=1, uom=None):
-        match = engine_.resolve(client, product, quantity, uom)
+    def winner(self, engine_, client, product, quantity=1, unit=None):
+        match = engine_.resolve(client, product, quantity, unit)
         # explain() must always agree with resolve()
-        explanation = engine_.explain(client, product, quantity, uom)
+        explanation = engine_.explain(client, product, quantity, unit)
         winners = [c.rule for c in explanation.candidates
             if c.status == 'winner']
         self.assertEqual(winners, [match.rule] if match else [])
@@ -236,14 +236,14 @@ class PricingEngineTestCase(unittest.TestCase):
         e = engine([
                 rule(1, LEVEL_PRODUCT, SCOPE_CLIENT, BISTRO, BRIE, '18'),
                 rule(2, LEVEL_PRODUCT, SCOPE_CLIENT, BISTRO, BRIE, '0.025',
-                    uom=G),
+                    unit=G),
                 ])
         self.assertEqual(self.winner(e, BISTRO, BRIE, 500, G), 2)
         self.assertEqual(e.price(BISTRO, BRIE, 500, G)[0], D('0.0250'))
         self.assertEqual(self.winner(e, BISTRO, BRIE, 1, KG), 1)
         statuses = {c.rule.id: (c.status, c.reason)
             for c in e.explain(BISTRO, BRIE, 1, KG).candidates}
-        self.assertEqual(statuses[2], ('inapplicable', 'uom'))
+        self.assertEqual(statuses[2], ('inapplicable', 'unit'))
         # A unit of another category: the sale unit
         self.assertEqual(self.winner(e, BISTRO, BRIE, 1, UNIT), 1)
 
@@ -306,7 +306,7 @@ class PricingEngineTestCase(unittest.TestCase):
                 clients=[ClientSpec(SHOP, GROUP, ())],
                 products=PRODUCTS + [ProductSpec(
                         organic_food, (ORGANIC, FOOD), UNIT, UNIT, D('10'))],
-                parents=PARENTS, uoms=UOMS, date=TODAY)
+                parents=PARENTS, units=UNITS, date=TODAY)
             self.assertEqual(self.winner(e, SHOP, organic_food), 2)
             self.assertEqual(self.winner(e, SHOP, BREAD), 3)
             reasons = {c.rule.id: (c.status, c.reason) for product in [
@@ -349,7 +349,7 @@ class PricingEngineTestCase(unittest.TestCase):
                     rule(-1, LEVEL_PRODUCT, SCOPE_GROUP, GROUP, BRIE, '13',
                         min_quantity=10),
                     rule(-2, LEVEL_PRODUCT, SCOPE_GROUP, GROUP, BRIE, '1',
-                        uom=G),
+                        unit=G),
                     rule(-3, LEVEL_PRODUCT, SCOPE_GROUP, OTHER_GROUP, BRIE,
                         '13'),
                     rule(-4, LEVEL_CATEGORY, SCOPE_GROUP, GROUP, CHEESE,
@@ -427,12 +427,12 @@ class BackofficePricingTestCase(
                     'name': "Cheese", 'parent': w.dairy.id}])
         templates = Template.create([{
                     'name': name, 'type': 'goods', 'salable': True,
-                    'default_uom': uom.id, 'sale_uom': uom.id,
+                    'default_uom': unit.id, 'sale_uom': unit.id,
                     'list_price': D(price),
                     'account_category': w.accounting.id,
                     'categories': [('add', [c.id for c in categories])],
                     'products': [('create', [{}])],
-                    } for name, uom, price, categories in [
+                    } for name, unit, price, categories in [
                     ("Milk", w.unit, '2', [w.dairy]),
                     ("Brie", w.kg, '20', [w.cheese]),
                     ("Bread", w.unit, '5', []),
@@ -459,7 +459,7 @@ class BackofficePricingTestCase(
         Rule = pool.get('backoffice.price.rule')
         return Rule.create(list(values))
 
-    def price(self, w, product, quantity=1, party=None, uom=None, date=None):
+    def price(self, w, product, quantity=1, party=None, unit=None, date=None):
         "(price, rule) as a sale line gets them"
         pool = Pool()
         Product = pool.get('product.product')
@@ -467,7 +467,7 @@ class BackofficePricingTestCase(
             'customer': (party or w.bistro).id,
             'company': w.company.id,
             'currency': w.company.currency.id,
-            'uom': (uom or product.sale_uom).id,
+            'uom': (unit or product.sale_uom).id,
             'sale_date': date or dt.date.today(),
             }
         with Transaction().set_context(context):
@@ -570,11 +570,11 @@ class BackofficePricingTestCase(
                     'min_quantity': 10},
                 {'party': w.bistro.id, 'level': 'product',
                     'product': w.brie.id, 'fixed_price': D('0.03'),
-                    'uom': w.gram.id},
+                    'unit': w.gram.id},
                 )
             self.assertEqual(self.price(w, w.brie, 9), (D('18.0000'), base.id))
             self.assertEqual(self.price(w, w.brie, 10), (D('16.0000'), ten.id))
-            self.assertEqual(self.price(w, w.brie, 500, uom=w.gram),
+            self.assertEqual(self.price(w, w.brie, 500, unit=w.gram),
                 (D('0.0300'), gram.id))
 
     @with_transaction()
@@ -621,7 +621,7 @@ class BackofficePricingTestCase(
         pool = Pool()
         Rule = pool.get('backoffice.price.rule')
         fields = ['scope', 'level', 'percentage', 'fixed_price',
-            'start_date', 'end_date', 'min_quantity', 'uom', 'company']
+            'start_date', 'end_date', 'min_quantity', 'unit', 'company']
         before = self.snapshot(Rule, fields)
         with self.assertRaises(exception) as cm, request():
             if write is None:
@@ -755,7 +755,7 @@ class BackofficePricingTestCase(
                     'min_quantity': 10},
                 {'party': w.bistro.id, 'level': 'product',
                     'product': w.brie.id, 'fixed_price': D('0.02'),
-                    'uom': w.gram.id},
+                    'unit': w.gram.id},
                 {'price_group': w.restaurants.id, 'level': 'product',
                     'product': w.brie.id, 'fixed_price': D('18')},
                 {'party': w.bistro.id, 'level': 'category',
@@ -801,8 +801,32 @@ class BackofficePricingTestCase(
             self.check_refused(DomainValidationError, {
                     'party': w.bistro.id, 'level': 'product',
                     'product': w.brie.id, 'fixed_price': D('3'),
-                    'uom': w.unit.id},
+                    'unit': w.unit.id},
                 'Le Bistro: Brie', '"Unit"')
+
+    @with_transaction()
+    def test_unit_column_renamed(self):
+        "Updating a database whose rules have a uom column keeps their units"
+        pool = Pool()
+        Rule = pool.get('backoffice.price.rule')
+        table = Rule.__table__()
+        cursor = Transaction().connection.cursor()
+        company = create_company()
+        with set_company(company):
+            w = self.setup_world(company)
+            gram, = self.rules({'party': w.bistro.id, 'level': 'product',
+                    'product': w.brie.id, 'fixed_price': D('0.03'),
+                    'unit': w.gram.id})
+        # After a write: SQLite starts the transaction at the first one,
+        # and only its rollback restores the column for the other tests
+        Rule.__table_handler__().column_rename('unit', 'uom')
+        self.assertFalse(Rule.__table_handler__().column_exist('unit'))
+
+        Rule.__register__('backoffice_pricing')
+
+        self.assertFalse(Rule.__table_handler__().column_exist('uom'))
+        cursor.execute(*table.select(table.unit, where=table.id == gram.id))
+        self.assertEqual(cursor.fetchone(), (w.gram.id,))
 
     @with_transaction()
     def test_missing_target(self):
