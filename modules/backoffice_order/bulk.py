@@ -20,7 +20,7 @@ class ChangeStageStart(ModelView):
         'company.company', "Company", readonly=True,
         help="The company of the orders.")
     stage = fields.Many2One(
-        'backoffice.fulfilment.stage', "Stage", required=True,
+        'backoffice.order.stage', "Stage", required=True,
         domain=[
             ('scheme.company', '=', Eval('company', -1)),
             ],

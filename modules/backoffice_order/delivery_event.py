@@ -53,8 +53,8 @@ class Sale(metaclass=PoolMeta):
         stage, or whose scheme has no such stage stay. Returns the moved
         sales."""
         pool = Pool()
-        Scheme = pool.get('backoffice.fulfilment.scheme')
-        Stage = pool.get('backoffice.fulfilment.stage')
+        Scheme = pool.get('backoffice.order.scheme')
+        Stage = pool.get('backoffice.order.stage')
         cls.lock(sales)
         sales = cls.browse(sales)
         targets = defaultdict(list)

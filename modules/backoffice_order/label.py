@@ -46,7 +46,7 @@ class Sale(metaclass=PoolMeta):
     def _near_window_threshold(cls, company=None):
         "The local date and time before which a window is near, or None"
         pool = Pool()
-        Scheme = pool.get('backoffice.fulfilment.scheme')
+        Scheme = pool.get('backoffice.order.scheme')
         Company = pool.get('company.company')
         company = company or Transaction().context.get('company')
         if company is None:
