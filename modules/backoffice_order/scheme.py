@@ -102,9 +102,7 @@ class Scheme(ValueCheckMixin, ModelSQL, ModelView):
         'company.company', "Company", required=True, ondelete='CASCADE',
         help="The supplier whose orders go through these stages; "
         "a company has one scheme.")
-    name = fields.Char(
-        "Name", required=True, translate=True,
-        help="The name of the scheme.")
+    name = fields.Char("Name", required=True, translate=True)
     stages = fields.One2Many(
         'backoffice.order.stage', 'scheme', "Stages",
         context={'active_test': False},
@@ -262,15 +260,16 @@ class Stage(
 
     scheme = fields.Many2One(
         'backoffice.order.scheme', "Scheme", required=True,
-        ondelete='CASCADE',
-        help="The scheme the stage belongs to.")
+        ondelete='CASCADE')
     name = fields.Char(
         "Name", required=True, translate=True,
-        help="The name shown on the board, the list and the order.")
+        help="Shown on the board, as a tab of Orders by Stage and on the "
+        "order.")
     code = fields.Char(
         "Code", required=True,
-        help="A short identifier of the stage, unique in its scheme, "
-        "for scripts and data loaders.")
+        help="A short identifier of the stage, unique in its scheme: the "
+        "stages of the same code share a tab of Orders by Stage, scripts "
+        "and data loaders find the stage by it.")
     colour = fields.Char(
         "Colour",
         help="The colour of the stage on the board, as #RRGGBB.")
@@ -304,10 +303,8 @@ class Stage(
         DELIVERY_EVENTS, "Delivery Event",
         help="The delivery event that moves orders into this stage by "
         "itself (reported by the drivers).")
-    order_count = fields.Function(fields.Integer(
-            "Orders",
-            help="The number of orders in the stage."),
-        'get_order_count')
+    order_count = fields.Function(
+        fields.Integer("Orders"), 'get_order_count')
 
     @classmethod
     def __setup__(cls):
@@ -533,18 +530,15 @@ class Transition(ValueCheckMixin, ModelSQL, ModelView):
 
     scheme = fields.Many2One(
         'backoffice.order.scheme', "Scheme", required=True,
-        ondelete='CASCADE',
-        help="The scheme the transition belongs to.")
+        ondelete='CASCADE')
     from_ = fields.Many2One(
         'backoffice.order.stage', "From", required=True,
         ondelete='CASCADE',
-        domain=[('scheme', '=', Eval('scheme', -1))],
-        help="The stage the orders leave.")
+        domain=[('scheme', '=', Eval('scheme', -1))])
     to = fields.Many2One(
         'backoffice.order.stage', "To", required=True,
         ondelete='CASCADE',
-        domain=[('scheme', '=', Eval('scheme', -1))],
-        help="The stage the orders enter.")
+        domain=[('scheme', '=', Eval('scheme', -1))])
 
     @classmethod
     def __setup__(cls):

@@ -34,7 +34,8 @@ class Sale(metaclass=PoolMeta):
         "approval group and the sale action of the stage.")
     stage_kind = fields.Function(fields.Selection(
             'get_stage_kinds', "Stage Kind",
-            help="The kind of the stage of the order."),
+            help="The kind of the order's stage, which the state of its "
+            "sale follows."),
         'on_change_with_stage_kind')
     lines_editable = fields.Function(fields.Boolean(
             "Lines Editable",
