@@ -194,9 +194,11 @@ class PreviousDatabase:
         if not DB_CACHE:
             return
         if backend.name == 'sqlite':
+            # whole or not at all, for runs that read it meanwhile
             os.makedirs(DB_CACHE, exist_ok=True)
-            shutil.copyfile(
-                self.path, os.path.join(DB_CACHE, self.key + '.sqlite'))
+            cached = os.path.join(DB_CACHE, self.key + '.sqlite')
+            shutil.copyfile(self.path, f'{cached}.{os.getpid()}')
+            os.replace(f'{cached}.{os.getpid()}', cached)
         elif not self._exists('test-' + self.key):
             self._copy(self.name, 'test-' + self.key)
 
