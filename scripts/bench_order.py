@@ -115,7 +115,7 @@ def build(args):
     Product = pool.get('product.product')
     Sale = pool.get('sale.sale')
     Line = pool.get('sale.line')
-    Scheme = pool.get('backoffice.fulfilment.scheme')
+    Scheme = pool.get('backoffice.order.scheme')
     cursor = Transaction().connection.cursor()
     t0 = time.perf_counter()
 
@@ -257,7 +257,7 @@ def bulk(args, fixtures):
                 **extras) as transaction:
             pool = Pool()
             Sale = pool.get('sale.sale')
-            Stage = pool.get('backoffice.fulfilment.stage')
+            Stage = pool.get('backoffice.order.stage')
             sales = Sale.search(
                 [('stage', '=', stages['preparing'])], limit=args.bulk,
                 order=[('id', 'ASC')])

@@ -318,16 +318,16 @@ def act_note_create(s, fx, data):
 
 
 def act_scheme_read(s, fx, data):
-    s.read('backoffice.fulfilment.scheme', [data['scheme']], ['name'])
+    s.read('backoffice.order.scheme', [data['scheme']], ['name'])
 
 
 def act_scheme_write(s, fx, data):
-    s.write('backoffice.fulfilment.scheme', [data['scheme']], {
+    s.write('backoffice.order.scheme', [data['scheme']], {
             'near_window_hours': 5})
 
 
 def act_stage_write(s, fx, data):
-    s.write('backoffice.fulfilment.stage', [data['stages']['preparing']], {
+    s.write('backoffice.order.stage', [data['stages']['preparing']], {
             'colour': '#123456'})
 
 

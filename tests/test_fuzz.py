@@ -88,9 +88,9 @@ TARGETS = {
         ['level', 'scope', 'percentage', 'fixed_price', 'min_quantity',
             'category', 'product', 'unit', 'start_date', 'end_date', 'party',
             'price_group']),
-    'backoffice.fulfilment.scheme': (
+    'backoffice.order.scheme': (
         None, ['near_window_hours', 'name', 'auto_confirm']),
-    'backoffice.fulfilment.stage': (
+    'backoffice.order.stage': (
         None, ['name', 'code', 'colour', 'sequence']),
     'sale.sale': (
         lambda w: {'party': w.party.id},
@@ -262,7 +262,7 @@ def build_world():
     Template = pool.get('product.template')
     Category = pool.get('product.category')
     PriceGroup = pool.get('backoffice.price.group')
-    Scheme = pool.get('backoffice.fulfilment.scheme')
+    Scheme = pool.get('backoffice.order.scheme')
     Sale = pool.get('sale.sale')
     Country = pool.get('country.country')
 
@@ -325,8 +325,8 @@ def _build(w, Zone, Party, Uom, Template, Category, PriceGroup, Scheme,
         'party.address': w.party.addresses[0],
         'party.party': w.party,
         'backoffice.price.group': w.group,
-        'backoffice.fulfilment.scheme': w.scheme,
-        'backoffice.fulfilment.stage': w.scheme.stages[0],
+        'backoffice.order.scheme': w.scheme,
+        'backoffice.order.stage': w.scheme.stages[0],
         'sale.sale': w.sale,
         'sale.line': w.sale.lines[0],
         }
@@ -473,7 +473,7 @@ def test_fuzz_wizards(world, request):
                         'level': 'global', 'percentage': Decimal('3')}])
             active = {'sale.sale': [w.sale.id],
                 'backoffice.price.rule': [rule.id]}
-            w.ids['backoffice.fulfilment.stage'] = [
+            w.ids['backoffice.order.stage'] = [
                 s.id for s in w.scheme.stages] + [999999]
             w.ids['currency.currency'] = [w.company.currency.id]
             valid = {

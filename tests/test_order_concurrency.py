@@ -257,7 +257,7 @@ class OrderMoveHTTPTestCase(OrderTestMixin, unittest.TestCase):
             # the first user is in the middle of the move (in this process:
             # its locks need no restart of the transaction)
             Sale = pool.get('sale.sale')
-            Stage = pool.get('backoffice.fulfilment.stage')
+            Stage = pool.get('backoffice.order.stage')
             Sale.move_to_stage(
                 Sale.browse(sale_ids), Stage(stages['confirmed']),
                 expected={sale_ids[0]: stages['new']})

@@ -31,27 +31,25 @@ class Activity(ModelSQL, ModelView):
     __string__ = "Order Activity"
 
     sale = fields.Many2One(
-        'sale.sale', "Order", required=True, ondelete='CASCADE',
-        help="The order the activity happened on.")
-    date = fields.Timestamp(
-        "Date", required=True,
-        help="When it happened.")
+        'sale.sale', "Order", required=True, ondelete='CASCADE')
+    date = fields.Timestamp("Date", required=True)
     user = fields.Many2One(
         'res.user', "User", ondelete='SET NULL',
-        help="Who did it; empty for automatic changes "
-        "(delivery events, scheduled tasks).")
-    kind = fields.Selection(
-        KINDS, "Kind", required=True, sort=False,
-        help="What happened.")
+        help="The user who made the change; empty when the system made "
+        "it (a delivery event reported by a driver, a scheduled task).")
+    kind = fields.Selection(KINDS, "Kind", required=True, sort=False)
     field = fields.Char(
         "Field",
-        help="The field of the order or line that changed.")
+        help="For an edit: the field of the order or of its line that "
+        "changed.")
     old_value = fields.Char(
         "Old Value",
-        help="The value before the change, as it was shown.")
+        help="The value before the change as users saw it (a name, not "
+        "an id); empty when there was none.")
     new_value = fields.Char(
         "New Value",
-        help="The value after the change, as it is shown.")
+        help="The value after the change as users see it (a name, not "
+        "an id).")
     description = fields.Text(
         "Description",
         help="Details: the reason of a discount, the parts of a split, "

@@ -18,17 +18,16 @@ class ChangeStageStart(ModelView):
 
     company = fields.Many2One(
         'company.company', "Company", readonly=True,
-        help="The company of the orders.")
+        help="The company of the selected orders: only the stages of its "
+        "scheme can be chosen.")
     stage = fields.Many2One(
-        'backoffice.fulfilment.stage', "Stage", required=True,
+        'backoffice.order.stage', "Stage", required=True,
         domain=[
             ('scheme.company', '=', Eval('company', -1)),
             ],
         help="The stage to move the orders to; each order is checked on "
         "its own (transition, approval group, credit limit).")
-    order_count = fields.Integer(
-        "Orders", readonly=True,
-        help="The number of selected orders.")
+    order_count = fields.Integer("Orders", readonly=True)
     expected = fields.Text(
         "Expected Stages", readonly=True,
         help="The stage of each order when the wizard opened, to refuse "
@@ -39,31 +38,27 @@ class ChangeStageResult(ModelView):
     __name__ = 'backoffice.order.change_stage.result'
     __string__ = "Change Stage Result"
 
-    moved = fields.Integer(
-        "Moved", readonly=True,
-        help="The number of orders moved to the stage.")
+    moved = fields.Integer("Moved", readonly=True)
     refused = fields.Integer(
         "Refused", readonly=True,
-        help="The number of orders that stay where they were.")
+        help="The orders that stay in their stage; the list below says "
+        "why for each one.")
     lines = fields.One2Many(
         'backoffice.order.change_stage.result.line', None, "Orders",
         readonly=True,
-        help="What happened to each order.")
+        help="Each selected order: moved, or refused with the reason.")
 
 
 class ChangeStageResultLine(ModelView):
     __name__ = 'backoffice.order.change_stage.result.line'
     __string__ = "Change Stage Result per Order"
 
-    sale = fields.Many2One(
-        'sale.sale', "Order", readonly=True,
-        help="The order.")
-    moved = fields.Boolean(
-        "Moved", readonly=True,
-        help="Whether the order was moved.")
+    sale = fields.Many2One('sale.sale', "Order", readonly=True)
+    moved = fields.Boolean("Moved", readonly=True)
     message = fields.Text(
         "Message", readonly=True,
-        help="Why the order was refused.")
+        help="Why the order was refused (transition, approval group, "
+        "credit limit); empty when it moved.")
 
 
 class ChangeStage(Wizard):

@@ -18,10 +18,13 @@ class Sale(metaclass=PoolMeta):
         states={
             'readonly': ~Eval('lines_editable', True),
             },
-        help="The day the client is delivered.")
+        help="The day the goods must reach the client; it gives the "
+        "delivery windows to choose from (those of the zone that "
+        "weekday).")
     delivery_zone = fields.Function(fields.Many2One(
             'backoffice.zone', "Delivery Zone",
-            help="The zone of the delivery address."),
+            help="The zone of the delivery address, whose windows the "
+            "delivery window is chosen from."),
         'on_change_with_delivery_zone', searcher='search_delivery_zone')
     delivery_weekday = fields.Function(fields.Char(
             "Delivery Weekday",

@@ -23,7 +23,8 @@ class Sale(metaclass=PoolMeta):
         domain=[
             ('company', '=', Eval('company', -1)),
             ],
-        help="The employee who delivers the order.")
+        help="The employee who delivers the order; set with Assign "
+        "Driver, each change recorded in the timeline.")
 
     @classmethod
     def __setup__(cls):
@@ -53,8 +54,8 @@ class Sale(metaclass=PoolMeta):
         stage, or whose scheme has no such stage stay. Returns the moved
         sales."""
         pool = Pool()
-        Scheme = pool.get('backoffice.fulfilment.scheme')
-        Stage = pool.get('backoffice.fulfilment.stage')
+        Scheme = pool.get('backoffice.order.scheme')
+        Stage = pool.get('backoffice.order.stage')
         cls.lock(sales)
         sales = cls.browse(sales)
         targets = defaultdict(list)
@@ -105,7 +106,8 @@ class AssignDriverStart(ModelView):
 
     company = fields.Many2One(
         'company.company', "Company", readonly=True,
-        help="The company of the orders.")
+        help="The company of the selected orders: the driver is one of "
+        "its employees.")
     driver = fields.Many2One(
         'company.employee', "Driver",
         domain=[

@@ -149,9 +149,7 @@ class DiscountStart(ModelView):
         "Reason", required=True,
         help="Why the orders get the discount; kept on the lines and in "
         "the timeline.")
-    order_count = fields.Integer(
-        "Orders", readonly=True,
-        help="The number of selected orders.")
+    order_count = fields.Integer("Orders", readonly=True)
 
 
 class Discount(Wizard):

@@ -17,7 +17,8 @@ class Sale(metaclass=PoolMeta):
 
     label_urgent = fields.Function(fields.Boolean(
             "Urgent",
-            help="The priority of the order is urgent."),
+            help="Set when the priority of the order is urgent: the row "
+            "shows in red."),
         'get_labels', searcher='search_label_urgent')
     label_near_window = fields.Function(fields.Boolean(
             "Near Delivery Window",
@@ -27,7 +28,8 @@ class Sale(metaclass=PoolMeta):
         'get_labels', searcher='search_label_near_window')
     labels = fields.Function(fields.Char(
             "Labels",
-            help="The labels of the order for the board and the list."),
+            help="Urgent, near delivery window, manual review: the labels "
+            "the order shows on the board and in the list."),
         'get_labels')
 
     @classmethod
@@ -46,7 +48,7 @@ class Sale(metaclass=PoolMeta):
     def _near_window_threshold(cls, company=None):
         "The local date and time before which a window is near, or None"
         pool = Pool()
-        Scheme = pool.get('backoffice.fulfilment.scheme')
+        Scheme = pool.get('backoffice.order.scheme')
         Company = pool.get('company.company')
         company = company or Transaction().context.get('company')
         if company is None:

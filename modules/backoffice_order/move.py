@@ -251,7 +251,7 @@ class Sale(metaclass=PoolMeta):
     def auto_confirm_orders(cls):
         "Confirm the waiting orders of the schemes that confirm by themselves"
         pool = Pool()
-        Scheme = pool.get('backoffice.fulfilment.scheme')
+        Scheme = pool.get('backoffice.order.scheme')
         schemes = Scheme.search([('auto_confirm', '=', True)])
         for scheme in schemes:
             start = scheme.start_stage

@@ -11,6 +11,7 @@ import re
 
 from sql.aggregate import Count
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, ModelSQL, ModelView, Unique, fields, sequence_ordered)
@@ -22,6 +23,7 @@ from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .exceptions import SchemeError, StageError, StageInUseError, \
     TransitionError
+from .rename import RENAMED_MODELS, rename_model
 
 MIN_STAGES, MAX_STAGES = 3, 8
 NEAR_WINDOW_HOURS_MAX = 30 * 24
@@ -93,24 +95,22 @@ DEFAULT_TRANSITIONS = [
 
 
 class Scheme(ValueCheckMixin, ModelSQL, ModelView):
-    __name__ = 'backoffice.fulfilment.scheme'
+    __name__ = 'backoffice.order.scheme'
     __string__ = "Fulfilment Scheme"
 
     company = fields.Many2One(
         'company.company', "Company", required=True, ondelete='CASCADE',
         help="The supplier whose orders go through these stages; "
         "a company has one scheme.")
-    name = fields.Char(
-        "Name", required=True, translate=True,
-        help="The name of the scheme.")
+    name = fields.Char("Name", required=True, translate=True)
     stages = fields.One2Many(
-        'backoffice.fulfilment.stage', 'scheme', "Stages",
+        'backoffice.order.stage', 'scheme', "Stages",
         context={'active_test': False},
         help="The stages of the orders, in the order of the board; "
         "%(min)s to %(max)s of them active." % {
             'min': MIN_STAGES, 'max': MAX_STAGES})
     transitions = fields.One2Many(
-        'backoffice.fulfilment.transition', 'scheme', "Transitions",
+        'backoffice.order.transition', 'scheme', "Transitions",
         help="The moves between stages users may make; any other move "
         "is refused.")
     near_window_hours = fields.Integer(
@@ -135,6 +135,17 @@ class Scheme(ValueCheckMixin, ModelSQL, ModelView):
         # 10**9 hours once overflowed the date of every order label (and
         # their search); a month ahead is already more than "near".
         cls._value_bounds['near_window_hours'] = (0, NEAR_WINDOW_HOURS_MAX)
+
+    @classmethod
+    def __register__(cls, module):
+        # Migration from the fulfilment prefix (issue #19), of the five
+        # models here: the scheme registers first, and registering its
+        # fields registers the stage and transition models under their new
+        # names, where their old records must already be
+        if backend.TableHandler.table_exist('backoffice_fulfilment_scheme'):
+            for old, new in RENAMED_MODELS:
+                rename_model(old, new)
+        super().__register__(module)
 
     @classmethod
     def default_company(cls):
@@ -196,8 +207,8 @@ class Scheme(ValueCheckMixin, ModelSQL, ModelView):
         """Create the default scheme (New … Delivered, Cancelled) for the
         companies that have none; returns the schemes of all companies"""
         pool = Pool()
-        Stage = pool.get('backoffice.fulfilment.stage')
-        Transition = pool.get('backoffice.fulfilment.transition')
+        Stage = pool.get('backoffice.order.stage')
+        Transition = pool.get('backoffice.order.transition')
         companies = [int(c) for c in companies]
         existing = {s.company.id: s for s in cls.search(
                 [('company', 'in', companies)])}
@@ -244,20 +255,21 @@ class Scheme(ValueCheckMixin, ModelSQL, ModelView):
 class Stage(
         ValueCheckMixin, DeactivableMixin, sequence_ordered(), ModelSQL,
         ModelView):
-    __name__ = 'backoffice.fulfilment.stage'
+    __name__ = 'backoffice.order.stage'
     __string__ = "Fulfilment Stage"
 
     scheme = fields.Many2One(
-        'backoffice.fulfilment.scheme', "Scheme", required=True,
-        ondelete='CASCADE',
-        help="The scheme the stage belongs to.")
+        'backoffice.order.scheme', "Scheme", required=True,
+        ondelete='CASCADE')
     name = fields.Char(
         "Name", required=True, translate=True,
-        help="The name shown on the board, the list and the order.")
+        help="Shown on the board, as a tab of Orders by Stage and on the "
+        "order.")
     code = fields.Char(
         "Code", required=True,
-        help="A short identifier of the stage, unique in its scheme, "
-        "for scripts and data loaders.")
+        help="A short identifier of the stage, unique in its scheme: the "
+        "stages of the same code share a tab of Orders by Stage, scripts "
+        "and data loaders find the stage by it.")
     colour = fields.Char(
         "Colour",
         help="The colour of the stage on the board, as #RRGGBB.")
@@ -291,10 +303,8 @@ class Stage(
         DELIVERY_EVENTS, "Delivery Event",
         help="The delivery event that moves orders into this stage by "
         "itself (reported by the drivers).")
-    order_count = fields.Function(fields.Integer(
-            "Orders",
-            help="The number of orders in the stage."),
-        'get_order_count')
+    order_count = fields.Function(
+        fields.Integer("Orders"), 'get_order_count')
 
     @classmethod
     def __setup__(cls):
@@ -348,7 +358,7 @@ class Stage(
                         'backoffice_order.msg_stage_colour',
                         stage=stage.rec_name, colour=stage.colour))
         if field_names & {'active', 'start', 'end', 'scheme'}:
-            Pool().get('backoffice.fulfilment.scheme').check_stages(
+            Pool().get('backoffice.order.scheme').check_stages(
                 list({s.scheme for s in stages}))
 
     @classmethod
@@ -461,7 +471,7 @@ class Stage(
 
     @classmethod
     def delete(cls, stages):
-        Scheme = Pool().get('backoffice.fulfilment.scheme')
+        Scheme = Pool().get('backoffice.order.scheme')
         scheme_ids = list({s.scheme.id for s in stages})
         super().delete(stages)
         # What remains of the schemes must still drive orders.
@@ -470,7 +480,7 @@ class Stage(
 
 
 class CreateDefaultStart(ModelView):
-    __name__ = 'backoffice.fulfilment.scheme.create_default.start'
+    __name__ = 'backoffice.order.scheme.create_default.start'
     __string__ = "Create Default Fulfilment Scheme"
 
     company = fields.Many2One(
@@ -489,10 +499,10 @@ class CreateDefaultStart(ModelView):
 
 class CreateDefault(Wizard):
     "Create the default fulfilment scheme of a company"
-    __name__ = 'backoffice.fulfilment.scheme.create_default'
+    __name__ = 'backoffice.order.scheme.create_default'
 
     start = StateView(
-        'backoffice.fulfilment.scheme.create_default.start',
+        'backoffice.order.scheme.create_default.start',
         'backoffice_order.scheme_create_default_start_view_form', [
             Button("Cancel", 'end', 'tryton-cancel'),
             Button("Create", 'create_scheme', 'tryton-ok', default=True),
@@ -501,7 +511,7 @@ class CreateDefault(Wizard):
 
     def do_create_scheme(self, action):
         pool = Pool()
-        Scheme = pool.get('backoffice.fulfilment.scheme')
+        Scheme = pool.get('backoffice.order.scheme')
         company = self.start.company
         with without_check_access():
             existing = Scheme.search([('company', '=', company.id)], limit=1)
@@ -515,23 +525,20 @@ class CreateDefault(Wizard):
 
 
 class Transition(ValueCheckMixin, ModelSQL, ModelView):
-    __name__ = 'backoffice.fulfilment.transition'
+    __name__ = 'backoffice.order.transition'
     __string__ = "Fulfilment Transition"
 
     scheme = fields.Many2One(
-        'backoffice.fulfilment.scheme', "Scheme", required=True,
-        ondelete='CASCADE',
-        help="The scheme the transition belongs to.")
+        'backoffice.order.scheme', "Scheme", required=True,
+        ondelete='CASCADE')
     from_ = fields.Many2One(
-        'backoffice.fulfilment.stage', "From", required=True,
+        'backoffice.order.stage', "From", required=True,
         ondelete='CASCADE',
-        domain=[('scheme', '=', Eval('scheme', -1))],
-        help="The stage the orders leave.")
+        domain=[('scheme', '=', Eval('scheme', -1))])
     to = fields.Many2One(
-        'backoffice.fulfilment.stage', "To", required=True,
+        'backoffice.order.stage', "To", required=True,
         ondelete='CASCADE',
-        domain=[('scheme', '=', Eval('scheme', -1))],
-        help="The stage the orders enter.")
+        domain=[('scheme', '=', Eval('scheme', -1))])
 
     @classmethod
     def __setup__(cls):

@@ -183,12 +183,10 @@ class SplitStart(ModelView):
     __name__ = 'backoffice.order.split.start'
     __string__ = "Split Order"
 
-    sale = fields.Many2One(
-        'sale.sale', "Order", readonly=True,
-        help="The order to split.")
+    sale = fields.Many2One('sale.sale', "Order", readonly=True)
     delivery_date = fields.Date(
         "Delivery Date", required=True,
-        help="The day the new part is delivered.")
+        help="The delivery date of the new part, an order of its own.")
     lines = fields.One2Many(
         'backoffice.order.split.line', None, "Lines",
         help="How much of each line goes to the new part; "
@@ -199,12 +197,10 @@ class SplitLine(ModelView):
     __name__ = 'backoffice.order.split.line'
     __string__ = "Split Order Line"
 
-    line = fields.Many2One(
-        'sale.line', "Line", readonly=True,
-        help="The line of the order.")
+    line = fields.Many2One('sale.line', "Line", readonly=True)
     quantity = fields.Float(
         "Quantity", readonly=True, digits='unit',
-        help="The quantity of the line now.")
+        help="The quantity of the line before the split.")
     part_quantity = fields.Float(
         "Quantity of the New Part", digits='unit',
         domain=[
@@ -213,9 +209,7 @@ class SplitLine(ModelView):
             ],
         help="The quantity moving to the new part, "
         "from 0 to the quantity of the line.")
-    unit = fields.Many2One(
-        'product.uom', "Unit", readonly=True,
-        help="The unit of the quantities.")
+    unit = fields.Many2One('product.uom', "Unit", readonly=True)
 
 
 class Split(Wizard):

@@ -24,7 +24,7 @@ class Sale(metaclass=PoolMeta):
     __name__ = 'sale.sale'
 
     stage = fields.Many2One(
-        'backoffice.fulfilment.stage', "Stage", readonly=True,
+        'backoffice.order.stage', "Stage", readonly=True,
         ondelete='RESTRICT',
         domain=[
             ('scheme.company', '=', Eval('company', -1)),
@@ -34,7 +34,8 @@ class Sale(metaclass=PoolMeta):
         "approval group and the sale action of the stage.")
     stage_kind = fields.Function(fields.Selection(
             'get_stage_kinds', "Stage Kind",
-            help="The kind of the stage of the order."),
+            help="The kind of the order's stage, which the state of its "
+            "sale follows."),
         'on_change_with_stage_kind')
     lines_editable = fields.Function(fields.Boolean(
             "Lines Editable",
@@ -59,7 +60,7 @@ class Sale(metaclass=PoolMeta):
 
     @classmethod
     def default_stage(cls):
-        Scheme = Pool().get('backoffice.fulfilment.scheme')
+        Scheme = Pool().get('backoffice.order.scheme')
         # Never create the scheme in a default: defaults may be read in a
         # read-only transaction. The stage is set on create otherwise.
         scheme = Scheme.get(create=False)
@@ -72,7 +73,7 @@ class Sale(metaclass=PoolMeta):
 
     @classmethod
     def get_stage_kinds(cls):
-        Stage = Pool().get('backoffice.fulfilment.stage')
+        Stage = Pool().get('backoffice.order.stage')
         return [(None, '')] + Stage.fields_get(['kind'])['kind']['selection']
 
     @fields.depends('stage')
@@ -131,7 +132,7 @@ class Sale(metaclass=PoolMeta):
         """Put the sales created without stage in the start stage; the
         timeline starts with the stage of every created sale"""
         pool = Pool()
-        Scheme = pool.get('backoffice.fulfilment.scheme')
+        Scheme = pool.get('backoffice.order.scheme')
         Activity = pool.get('backoffice.order.activity')
         without = [s for s in sales if not s.stage]
         key = lambda s: s.company.id  # noqa: E731
@@ -182,7 +183,7 @@ class Sale(metaclass=PoolMeta):
         """{stage: [sale]} of the sales whose stage does not hold their
         state: the first stage of the state's kind in their scheme"""
         pool = Pool()
-        Scheme = pool.get('backoffice.fulfilment.scheme')
+        Scheme = pool.get('backoffice.order.scheme')
         moves = defaultdict(list)
         schemes = {}
         for sale in cls.browse([s.id for s in sales]):

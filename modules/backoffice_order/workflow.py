@@ -67,7 +67,7 @@ class Sale(ServerFieldsMixin, metaclass=PoolMeta):
         state becomes state: the first stage of that kind, when their stage
         does not hold sales in that state (as _sync_stage moves them)"""
         pool = Pool()
-        Scheme = pool.get('backoffice.fulfilment.scheme')
+        Scheme = pool.get('backoffice.order.scheme')
         targets = defaultdict(list)
         schemes = {}
         with without_check_access():

@@ -43,7 +43,7 @@ class OrderAccessTestCase(OrderTestMixin, unittest.TestCase):
         "Gate the stage code by a new group Credit Review"
         pool = Pool()
         Group = pool.get('res.group')
-        Stage = pool.get('backoffice.fulfilment.stage')
+        Stage = pool.get('backoffice.order.stage')
         group, = Group.create([{'name': "Credit Review"}])
         stage = self.stage(scheme, code)
         Stage.write([stage], {'gate_group': group.id})
@@ -111,7 +111,7 @@ class OrderAccessTestCase(OrderTestMixin, unittest.TestCase):
         "An upstream action whose stage move the scheme has not is refused"
         pool = Pool()
         Sale = pool.get('sale.sale')
-        Transition = pool.get('backoffice.fulfilment.transition')
+        Transition = pool.get('backoffice.order.transition')
         company = create_company()
         with set_company(company):
             client, product, scheme = self.setup_order(company)

@@ -58,7 +58,7 @@ class OrderTestMixin:
         Uom = pool.get('product.uom')
         Template = pool.get('product.template')
         Product = pool.get('product.product')
-        Scheme = pool.get('backoffice.fulfilment.scheme')
+        Scheme = pool.get('backoffice.order.scheme')
         Zone = pool.get('backoffice.zone')
         zone = Zone(
             company=company, name="Centre", code='C',
@@ -152,7 +152,7 @@ class BackofficeOrderTestCase(OrderTestMixin, CompanyTestMixin,
         "A scheme's Confirmed → Cancelled runs upstream's draft and cancel"
         pool = Pool()
         Sale = pool.get('sale.sale')
-        Transition = pool.get('backoffice.fulfilment.transition')
+        Transition = pool.get('backoffice.order.transition')
         company = create_company()
         with set_company(company):
             client, product, scheme = self.setup_order(company)
@@ -172,7 +172,7 @@ class BackofficeOrderTestCase(OrderTestMixin, CompanyTestMixin,
     def test_default_scheme(self):
         "The default scheme is created on first use, once"
         pool = Pool()
-        Scheme = pool.get('backoffice.fulfilment.scheme')
+        Scheme = pool.get('backoffice.order.scheme')
         company = create_company()
         with set_company(company):
             scheme = Scheme.get()
@@ -192,8 +192,8 @@ class BackofficeOrderTestCase(OrderTestMixin, CompanyTestMixin,
     def test_scheme_stage_count(self):
         "A scheme keeps 3 to 8 active stages, a start and an end"
         pool = Pool()
-        Scheme = pool.get('backoffice.fulfilment.scheme')
-        Stage = pool.get('backoffice.fulfilment.stage')
+        Scheme = pool.get('backoffice.order.scheme')
+        Stage = pool.get('backoffice.order.stage')
         company = create_company()
         with set_company(company):
             scheme = Scheme.get()
@@ -227,8 +227,8 @@ class BackofficeOrderTestCase(OrderTestMixin, CompanyTestMixin,
     def test_transition_same_stage(self):
         "A transition leads to another stage"
         pool = Pool()
-        Scheme = pool.get('backoffice.fulfilment.scheme')
-        Transition = pool.get('backoffice.fulfilment.transition')
+        Scheme = pool.get('backoffice.order.scheme')
+        Transition = pool.get('backoffice.order.transition')
         company = create_company()
         with set_company(company):
             scheme = Scheme.get()
@@ -243,7 +243,7 @@ class BackofficeOrderTestCase(OrderTestMixin, CompanyTestMixin,
     def test_stage_in_use(self):
         "A stage holding orders is neither deleted nor retired"
         pool = Pool()
-        Stage = pool.get('backoffice.fulfilment.stage')
+        Stage = pool.get('backoffice.order.stage')
         company = create_company()
         with set_company(company):
             client, product, scheme = self.setup_order(company)
@@ -343,7 +343,7 @@ class BackofficeOrderTestCase(OrderTestMixin, CompanyTestMixin,
         "Only the members of the approval group enter a gated stage"
         pool = Pool()
         Sale = pool.get('sale.sale')
-        Stage = pool.get('backoffice.fulfilment.stage')
+        Stage = pool.get('backoffice.order.stage')
         Group = pool.get('res.group')
         company = create_company()
         with set_company(company):
@@ -594,7 +594,7 @@ class BackofficeOrderTestCase(OrderTestMixin, CompanyTestMixin,
         "New orders that pass the checks confirm themselves"
         pool = Pool()
         Sale = pool.get('sale.sale')
-        Scheme = pool.get('backoffice.fulfilment.scheme')
+        Scheme = pool.get('backoffice.order.scheme')
         company = create_company()
         with set_company(company):
             client, product, scheme = self.setup_order(company)
@@ -642,7 +642,7 @@ class BackofficeOrderTestCase(OrderTestMixin, CompanyTestMixin,
         pool = Pool()
         Sale = pool.get('sale.sale')
         Note = pool.get('ir.note')
-        Stage = pool.get('backoffice.fulfilment.stage')
+        Stage = pool.get('backoffice.order.stage')
         company = create_company()
         with set_company(company):
             client, product, scheme = self.setup_order(company)
@@ -689,7 +689,7 @@ class BackofficeOrderTestCase(OrderTestMixin, CompanyTestMixin,
         pool = Pool()
         Sale = pool.get('sale.sale')
         Line = pool.get('sale.line')
-        Scheme = pool.get('backoffice.fulfilment.scheme')
+        Scheme = pool.get('backoffice.order.scheme')
         ChangeStage = pool.get('backoffice.order.change_stage', type='wizard')
         company = create_company()
         with set_company(company):
@@ -982,9 +982,9 @@ class BackofficeOrderTestCase(OrderTestMixin, CompanyTestMixin,
     def test_create_default_wizard(self):
         "A fulfilment administrator creates the default scheme once"
         pool = Pool()
-        Scheme = pool.get('backoffice.fulfilment.scheme')
+        Scheme = pool.get('backoffice.order.scheme')
         CreateDefault = pool.get(
-            'backoffice.fulfilment.scheme.create_default', type='wizard')
+            'backoffice.order.scheme.create_default', type='wizard')
         company = create_company()
         with set_company(company):
             clerk = create_user(company)
@@ -1029,8 +1029,8 @@ class BackofficeOrderTestCase(OrderTestMixin, CompanyTestMixin,
     def test_stage_tabs(self):
         "Orders by Stage has a tab per active stage, kept with the stages"
         pool = Pool()
-        Scheme = pool.get('backoffice.fulfilment.scheme')
-        Stage = pool.get('backoffice.fulfilment.stage')
+        Scheme = pool.get('backoffice.order.scheme')
+        Stage = pool.get('backoffice.order.stage')
         company = create_company()
         with set_company(company):
             self.assertEqual(self.order_tabs(), [])
@@ -1287,7 +1287,7 @@ class BackofficeOrderConcurrencyTestCase(OrderTestMixin, unittest.TestCase):
 
         def move(Sale):
             Sale.move_to_stage(
-                [Sale(sale_id)], pool.get('backoffice.fulfilment.stage')(
+                [Sale(sale_id)], pool.get('backoffice.order.stage')(
                     stages['confirmed']),
                 expected={sale_id: stages['new']})
             return 'moved'
@@ -1314,7 +1314,7 @@ class BackofficeOrderConcurrencyTestCase(OrderTestMixin, unittest.TestCase):
             def call(Sale):
                 Sale.move_to_stage(
                     [Sale(sale_id)],
-                    pool.get('backoffice.fulfilment.stage')(
+                    pool.get('backoffice.order.stage')(
                         stages['confirmed']))
                 return 'moved'
             return call

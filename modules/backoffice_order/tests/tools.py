@@ -184,8 +184,8 @@ def load_orders(
     by a credit limit, stay in their stage)."""
     rng = random.Random(seed)
     Sale = Model.get('sale.sale', config=config)
-    Stage = Model.get('backoffice.fulfilment.stage', config=config)
-    Scheme = Model.get('backoffice.fulfilment.scheme', config=config)
+    Stage = Model.get('backoffice.order.stage', config=config)
+    Scheme = Model.get('backoffice.order.scheme', config=config)
     Note = Model.get('ir.note', config=config)
     Address = Model.get('party.address', config=config)
     Product = Model.get('product.product', config=config)
@@ -294,8 +294,8 @@ def deliver_past_sales(company, sales, config=None):
     it has one, then their confirmation and the moves of the scheme up to
     Delivered"""
     Sale = Model.get('sale.sale', config=config)
-    Scheme = Model.get('backoffice.fulfilment.scheme', config=config)
-    Stage = Model.get('backoffice.fulfilment.stage', config=config)
+    Scheme = Model.get('backoffice.order.scheme', config=config)
+    Stage = Model.get('backoffice.order.stage', config=config)
     rng = random.Random(len(sales))
     windows = _windows_by_zone(config)
     sales = Sale.find([('id', 'in', [s.id for s in sales])])
