@@ -66,94 +66,126 @@ def rename_model(old, new):
 
     Run before the model registers, and before any model that points to
     it (registering a model registers the models of its relations)."""
-    pool = Pool()
-    cursor = Transaction().connection.cursor()
-    TableHandler = backend.TableHandler
     try:
-        Model = pool.get(new)
+        Model = Pool().get(new)
     except KeyError:
         Model = None  # a wizard: no table, no ir.model
     if (Model and issubclass(Model, ModelSQL)
             and not callable(Model.table_query)):
-        old_table = old.replace('.', '_')
-        TableHandler.table_rename(old_table, Model._table)
-        # the model's register adds them again under the new table name
-        table_h = Model.__table_handler__()
-        for ident, _, _ in Model._sql_constraints:
-            table_h.drop_constraint(ident, table=old_table)
-        for name, field in Model._fields.items():
-            if isinstance(field, fields.Many2One):
-                table_h.drop_fk(name, table=old_table)
-
+        _rename_table(Model, old.replace('.', '_'))
     # ir.model.name, and ir.model.field's name and model, are keys of
     # foreign keys that PostgreSQL checks at each statement: new rows
     # under the new name come first, what names the model moves to them,
-    # the old rows go last (so their ids change: {model: {old: new id}}).
+    # the old rows go last (so their ids change).
+    moved_ids = _copy_ir_model(old, new)
+    _rename_in_ir(old, new)
+    _rename_in_records(old, new, moved_ids)
+    _delete_ir_model(old)
+
+
+def _rename_table(Model, old_table):
+    backend.TableHandler.table_rename(old_table, Model._table)
+    # the model's register adds them again under the new table name
+    table_h = Model.__table_handler__()
+    for ident, _, _ in Model._sql_constraints:
+        table_h.drop_constraint(ident, table=old_table)
+    for name, field in Model._fields.items():
+        if isinstance(field, fields.Many2One):
+            table_h.drop_fk(name, table=old_table)
+
+
+def _copy_ir_model(old, new):
+    """Copy the ir.model of old and its fields under the name new:
+    {'ir.model' or 'ir.model.field': {old id: new id}}, empty for a model
+    the database does not know"""
+    pool = Pool()
+    cursor = Transaction().connection.cursor()
     ir_model = pool.get('ir.model').__table__()
     ir_field = pool.get('ir.model.field').__table__()
     new_field = pool.get('ir.model.field').__table__()
-    moved_ids = {}
     cursor.execute(*ir_model.select(ir_model.id, where=ir_model.name == old))
     row = cursor.fetchone()
-    if row:
-        old_id, = row
-        columns = [Column(ir_model, c) for c in IR_MODEL_COLUMNS]
-        cursor.execute(*ir_model.insert([ir_model.name] + columns,
-                ir_model.select(
-                    Literal(new), *columns, where=ir_model.id == old_id)))
-        cursor.execute(*ir_model.select(
-                ir_model.id, where=ir_model.name == new))
-        moved_ids['ir.model'] = {old_id: cursor.fetchone()[0]}
-        columns = [Column(ir_field, c) for c in IR_FIELD_COLUMNS]
-        cursor.execute(*ir_field.insert([ir_field.model] + columns,
-                ir_field.select(
-                    Literal(new), *columns, where=ir_field.model == old)))
-        cursor.execute(*ir_field.join(new_field,
-                condition=(new_field.name == ir_field.name)
-                & (new_field.model == new)
-                ).select(ir_field.id, new_field.id,
-                where=ir_field.model == old))
-        moved_ids['ir.model.field'] = dict(cursor)
+    if not row:
+        return {}
+    old_id, = row
+    columns = [Column(ir_model, c) for c in IR_MODEL_COLUMNS]
+    cursor.execute(*ir_model.insert([ir_model.name] + columns,
+            ir_model.select(
+                Literal(new), *columns, where=ir_model.id == old_id)))
+    cursor.execute(*ir_model.select(ir_model.id, where=ir_model.name == new))
+    moved_ids = {'ir.model': {old_id: cursor.fetchone()[0]}}
+    columns = [Column(ir_field, c) for c in IR_FIELD_COLUMNS]
+    cursor.execute(*ir_field.insert([ir_field.model] + columns,
+            ir_field.select(
+                Literal(new), *columns, where=ir_field.model == old)))
+    cursor.execute(*ir_field.join(new_field,
+            condition=(new_field.name == ir_field.name)
+            & (new_field.model == new)
+            ).select(ir_field.id, new_field.id,
+            where=ir_field.model == old))
+    moved_ids['ir.model.field'] = dict(cursor)
+    return moved_ids
+
+
+def _named(column, old):
+    "Whether column holds the name old alone or before a comma"
+    return ((column == old)
+        | (Substring(column, 1, len(old) + 1) == old + ','))
+
+
+def _renamed(column, old, new):
+    return Concat(new, Substring(column, len(old) + 1))
+
+
+def _rename_in_ir(old, new):
+    "The columns of ir that hold the model's name, and its translations"
+    pool = Pool()
+    cursor = Transaction().connection.cursor()
     for model, column in MODEL_COLUMNS:
         table = pool.get(model).__table__()
         column = Column(table, column)
         cursor.execute(*table.update([column], [new], where=column == old))
-
-    def named(column):
-        "Whether column holds the name alone or before a comma"
-        return ((column == old)
-            | (Substring(column, 1, len(old) + 1) == old + ','))
-
-    def renamed(column):
-        return Concat(new, Substring(column, len(old) + 1))
     translation = pool.get('ir.translation').__table__()
     cursor.execute(*translation.update(
-            [translation.name], [renamed(translation.name)],
-            where=named(translation.name)))
-    for _, Other in pool.iterobject():
+            [translation.name], [_renamed(translation.name, old, new)],
+            where=_named(translation.name, old)))
+
+
+def _rename_in_records(old, new, moved_ids):
+    """The references ("name,id") to the model's records and the links to
+    its ir.model and fields (moved_ids) in every table"""
+    cursor = Transaction().connection.cursor()
+    for _, Other in Pool().iterobject():
         if (not issubclass(Other, ModelSQL) or callable(Other.table_query)
                 # of a module that registers later in this update
-                or not TableHandler.table_exist(Other._table)):
+                or not backend.TableHandler.table_exist(Other._table)):
             continue
         table = Other.__table__()
         updates = []
         for name, field in Other._fields.items():
             column = Column(table, name)
             if isinstance(field, fields.Reference):
-                updates.append((name, renamed(column), named(column)))
+                updates.append(
+                    (column, _renamed(column, old, new), _named(column, old)))
             elif (isinstance(field, fields.Many2One)
                     and moved_ids.get(field.model_name)):
                 ids = moved_ids[field.model_name]
-                updates.append((name, Case(
+                updates.append((column, Case(
                             *((column == o, n) for o, n in ids.items()),
                             else_=column),
                         column.in_(list(ids))))
         if updates:
             table_h = Other.__table_handler__()
-            for name, value, where in updates:
-                if table_h.column_exist(name):
+            for column, value, where in updates:
+                if table_h.column_exist(column.name):
                     cursor.execute(*table.update(
-                            [Column(table, name)], [value], where=where))
-    if row:
-        cursor.execute(*ir_field.delete(where=ir_field.model == old))
-        cursor.execute(*ir_model.delete(where=ir_model.id == old_id))
+                            [column], [value], where=where))
+
+
+def _delete_ir_model(old):
+    pool = Pool()
+    cursor = Transaction().connection.cursor()
+    ir_model = pool.get('ir.model').__table__()
+    ir_field = pool.get('ir.model.field').__table__()
+    cursor.execute(*ir_field.delete(where=ir_field.model == old))
+    cursor.execute(*ir_model.delete(where=ir_model.name == old))
