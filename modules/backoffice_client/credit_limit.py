@@ -72,25 +72,24 @@ class Party(metaclass=PoolMeta):
             if not excess:
                 # Not the amount: the dunning level, keep upstream's text
                 raise
-            message = self._credit_limit_exceeded_message(
-                company, origin, *excess[0])
+            message = gettext('backoffice_client.msg_credit_limit_exceeded',
+                party=self.rec_name,
+                origin=self._credit_limit_origin(origin),
+                **self.credit_limit_figures(company, *excess[0]))
             if isinstance(exception, CreditLimitWarning):
                 raise CreditLimitExceededWarning(
                     exception.name, message) from exception
             raise CreditLimitExceededError(message) from exception
 
-    def _credit_limit_exceeded_message(
-            self, company, origin, limit, used, amount, excess):
-        Lang = Pool().get('ir.lang')
-        lang = Lang.get()
-        currency = company.currency
-        return gettext('backoffice_client.msg_credit_limit_exceeded',
-            party=self.rec_name,
-            origin=self._credit_limit_origin(origin),
-            limit=lang.currency(limit, currency),
-            exceeded=lang.currency(excess, currency),
-            credit=lang.currency(used, currency),
-            amount=lang.currency(amount, currency))
+    @classmethod
+    def credit_limit_figures(cls, company, limit, used, amount, excess):
+        "The figures of credit_limit_excess as the messages show them"
+        lang = Pool().get('ir.lang').get()
+        return {
+            name: lang.currency(value, company.currency)
+            for name, value in [
+                ('limit', limit), ('used', used), ('amount', amount),
+                ('excess', excess)]}
 
     @classmethod
     def _credit_limit_origin(cls, origin):

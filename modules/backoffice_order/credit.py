@@ -44,18 +44,13 @@ class Sale(metaclass=PoolMeta):
     @classmethod
     def _credit_refusal(cls, sale, stage, limit, used, amount, excess):
         "The message refusing the move of sale to stage for its credit"
-        pool = Pool()
-        Lang = pool.get('ir.lang')
-        lang = Lang.get()
-        currency = sale.company.currency
+        Party = Pool().get('party.party')
         party = sale.invoice_party or sale.party
         return gettext('backoffice_order.msg_stage_credit_limit',
             sale=sale.rec_name, client=sale.party.rec_name,
             stage=stage.rec_name, party=party.rec_name,
-            limit=lang.currency(limit, currency),
-            used=lang.currency(used, currency),
-            amount=lang.currency(amount, currency),
-            excess=lang.currency(excess, currency))
+            **Party.credit_limit_figures(
+                sale.company, limit, used, amount, excess))
 
     @classmethod
     def _lock_parties(cls, sales):
