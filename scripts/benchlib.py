@@ -1,8 +1,8 @@
 # This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
 # level of this repository contains the full copyright notices and license terms.
 """What the benchmarks share: the report of a figure against its target and
-(from the tests' tools) the count of the SQL queries a piece of code sends"""
-from trytond.modules.backoffice_zone.tests.tools import count_queries
+(from backoffice_testing) the count of the SQL queries a piece of code sends"""
+from backoffice_testing import count_queries
 
 __all__ = ['conclude', 'count_queries', 'failures', 'fmt', 'report']
 
