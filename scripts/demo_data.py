@@ -308,8 +308,7 @@ def complete_flagships(company, products, net30):
     a payment term and a credit limit, preferred windows inside their
     zone's, the driver's details on their address and half a year of
     delivered orders, so every page of their form shows something"""
-    from trytond.modules.backoffice_order.tests.tools import (
-        deliver_past_sales)
+    from demo_orders import deliver_past_sales
     Party = Model.get('party.party')
     Contact = Model.get('backoffice.client.contact')
     Sale = Model.get('sale.sale')
@@ -430,10 +429,8 @@ def load_pricing(products):
 
 
 def load(company):
-    from trytond.modules.backoffice_client.tests.tools import (
-        load_clients as load_more_clients)
-    from trytond.modules.backoffice_order.tests.tools import (
-        deliver_past_sales, load_orders)
+    from demo_clients import load_clients as load_more_clients
+    from demo_orders import deliver_past_sales, load_orders
     products = load_products(company)
     load_zones(company)
     load_clients()
