@@ -35,7 +35,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from benchlib import (
-    arguments, conclude, configure, fmt, report, throwaway_database)
+    arguments, conclude, configure, fmt, insert, report, throwaway_database)
 
 SEED = 20261123
 
@@ -212,16 +212,15 @@ def run(db_name):
                                     days=rng.randint(1, days)),
                                 'order', 'order', 'none', 'none', False,
                                 False, 1, CurrentTimestamp()])
-                    cursor.execute(*sale.insert([
-                                sale.company, sale.currency, sale.party,
-                                sale.invoice_address, sale.shipment_address,
-                                sale.state, sale.sale_date,
-                                sale.invoice_method, sale.shipment_method,
-                                sale.invoice_state, sale.shipment_state,
-                                sale.to_invoice, sale.to_ship,
-                                sale.create_uid, sale.create_date],
-                            rows, returning=[sale.id]))
-                    sale_ids = [i for i, in cursor]
+                    sale_ids = insert(cursor, sale, [
+                            sale.company, sale.currency, sale.party,
+                            sale.invoice_address, sale.shipment_address,
+                            sale.state, sale.sale_date,
+                            sale.invoice_method, sale.shipment_method,
+                            sale.invoice_state, sale.shipment_state,
+                            sale.to_invoice, sale.to_ship,
+                            sale.create_uid, sale.create_date],
+                        rows, returning=True)
                     rows = []
                     for sale_id in sale_ids:
                         for sequence in range(args.lines):
@@ -238,11 +237,11 @@ def run(db_name):
                                     quantity, line_unit,
                                     Decimal(rng.randint(50, 5000)) / 100,
                                     1, CurrentTimestamp()])
-                    cursor.execute(*line.insert([
-                                line.sale, line.sequence, line.type,
-                                line.product, line.quantity, line.unit,
-                                line.unit_price, line.create_uid,
-                                line.create_date], rows))
+                    insert(cursor, line, [
+                            line.sale, line.sequence, line.type,
+                            line.product, line.quantity, line.unit,
+                            line.unit_price, line.create_uid,
+                            line.create_date], rows)
                 transaction.commit()
                 # What autovacuum does a moment after a bulk load: without
                 # statistics the planner takes 10,000 rows for one, without

@@ -35,7 +35,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from benchlib import (
-    arguments, conclude, configure, report, throwaway_database)
+    arguments, conclude, configure, insert, report, throwaway_database)
 
 SEED = 20260214
 
@@ -63,34 +63,6 @@ from sql.functions import CurrentTimestamp  # noqa: E402
 from trytond.pool import Pool  # noqa: E402
 from trytond.tests.test_tryton import DB_NAME  # noqa: E402
 from trytond.transaction import Transaction  # noqa: E402
-
-
-def insert(cursor, table, columns, rows, returning=False):
-    "Bulk insert rows (lists) in chunks; the new ids if returning"
-    from trytond import backend
-    table = Table(table) if isinstance(table, str) else table
-    columns = [Column(table, c) if isinstance(c, str) else c
-        for c in columns]
-    database = Transaction().database
-    if returning and not database.has_returning():
-        # SQLite (trytond's backend has no RETURNING): row by row, each new
-        # id from the connection, as trytond's own create does there
-        ids = []
-        for row in rows:
-            cursor.execute(*table.insert(columns, [row]))
-            ids.append(database.lastid(cursor))
-        return ids
-    size = max(1, backend.MAX_QUERY_PARAMS // (len(columns) + 1))
-    ids = []
-    for i in range(0, len(rows), size):
-        chunk = rows[i:i + size]
-        if returning:
-            cursor.execute(*table.insert(
-                    columns, chunk, returning=[Column(table, 'id')]))
-            ids.extend(r for r, in cursor)
-        else:
-            cursor.execute(*table.insert(columns, chunk))
-    return ids
 
 
 def table(model):

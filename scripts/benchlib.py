@@ -1,7 +1,8 @@
 # This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
 # level of this repository contains the full copyright notices and license terms.
 """What the benchmarks share: their common arguments, the throw-away
-database they measure in and the report of each figure against its target
+database they measure in, the bulk insert of their data and the report of
+each figure against its target
 
 A benchmark builds its parser with arguments(), calls configure() before
 it imports trytond (which reads its configuration from the environment
@@ -13,7 +14,7 @@ import time
 from contextlib import contextmanager
 
 __all__ = ['arguments', 'conclude', 'configure', 'failures', 'fmt',
-    'report', 'throwaway_database']
+    'insert', 'report', 'throwaway_database']
 
 DEFAULT_URI = 'postgresql://postgres@127.0.0.1:5432/'
 
@@ -107,6 +108,38 @@ def _activate(name, modules, template=None):
             ActivateUpgrade(instance_id).transition_upgrade()
             ActivateUpgrade.delete(instance_id)
             transaction.commit()
+
+
+def insert(cursor, table, columns, rows, returning=False):
+    """Insert rows (lists of the columns' values) in chunks, in table (a
+    python-sql table or its name); the new ids in order if returning"""
+    from sql import Column, Table
+
+    from trytond import backend
+    from trytond.transaction import Transaction
+    table = Table(table) if isinstance(table, str) else table
+    columns = [Column(table, c) if isinstance(c, str) else c
+        for c in columns]
+    database = Transaction().database
+    if returning and not database.has_returning():
+        # SQLite (trytond's backend has no RETURNING): row by row, each new
+        # id from the connection, as trytond's own create does there
+        ids = []
+        for row in rows:
+            cursor.execute(*table.insert(columns, [row]))
+            ids.append(database.lastid(cursor))
+        return ids
+    size = max(1, backend.MAX_QUERY_PARAMS // (len(columns) + 1))
+    ids = []
+    for i in range(0, len(rows), size):
+        chunk = rows[i:i + size]
+        if returning:
+            cursor.execute(*table.insert(
+                    columns, chunk, returning=[Column(table, 'id')]))
+            ids.extend(r for r, in cursor)
+        else:
+            cursor.execute(*table.insert(columns, chunk))
+    return ids
 
 
 def report(label, value, unit, target, ok, note=None):
