@@ -26,18 +26,20 @@ exit status is 1 when one fails. Usage:
         [--database-uri postgresql://postgres@127.0.0.1:5432/]
         [--sales 10000] [--lines 5] [--db-cache /tmp/bench-cache] [--keep]
 """
-import argparse
-import os
+import datetime as dt
+import random
 import statistics
 import sys
 import time
+from collections import defaultdict
+from decimal import Decimal
 
-DEFAULT_URI = 'postgresql://postgres@127.0.0.1:5432/'
+from benchlib import (
+    arguments, conclude, configure, fmt, insert, report, throwaway_database)
+
 SEED = 20261123
 
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument('--database-uri', default=DEFAULT_URI,
-    help="the database server (default: %(default)s)")
+parser = arguments(__doc__.splitlines()[0], db_cache=True)
 parser.add_argument('--sales', type=int, default=10_000,
     help="sales of the client (default: %(default)s)")
 parser.add_argument('--lines', type=int, default=5,
@@ -46,31 +48,13 @@ parser.add_argument('--products', type=int, default=300,
     help="products of the catalogue (default: %(default)s)")
 parser.add_argument('--other-clients', type=int, default=20,
     help="other clients with sales (default: %(default)s)")
-parser.add_argument('--db-cache',
-    help="a DB_CACHE of trytond's tests (a directory) to activate the "
-    "module faster on repeated runs")
-parser.add_argument('--keep', action='store_true',
-    help="keep the throw-away database (its name is printed)")
 parser.add_argument('--repeat', type=int, default=9,
     help="runs of each timed figure, the median is kept "
     "(default: %(default)s)")
 args = parser.parse_args()
+configure(args, 'bench_client')
 
-# trytond reads its configuration from the environment when imported
-os.environ['TRYTOND_DATABASE_URI'] = args.database_uri
-if args.db_cache:
-    os.environ['DB_CACHE'] = args.db_cache
-else:
-    os.environ.pop('DB_CACHE', None)
-os.environ['DB_NAME'] = 'bench_client_%d' % os.getpid()
-
-import datetime as dt  # noqa: E402
-import random  # noqa: E402
-from collections import defaultdict  # noqa: E402
-from decimal import Decimal  # noqa: E402
-
-from benchlib import (  # noqa: E402
-    conclude, count_queries, fmt, report)
+from backoffice_testing import count_queries  # noqa: E402
 
 
 def measured(func, *args, repeat=1):
@@ -150,34 +134,22 @@ def orm_insights(party, company):
 
 def main():
     from trytond import backend
-    from trytond.tests.test_tryton import DB_NAME, activate_module, drop_db
-    print(f"Client insights: {backend.name}, throw-away database {DB_NAME}")
-    start = time.perf_counter()
-    activate_module(['backoffice_client'])
-    print(f"  database created, backoffice_client activated in "
-        f"{time.perf_counter() - start:.0f} s")
-    try:
-        run()
-    finally:
-        if args.keep:
-            print(f"  database {DB_NAME} kept")
-        else:
-            drop_db(DB_NAME)
-            print(f"  database {DB_NAME} dropped")
+    print(f"Client insights: {backend.name}, throw-away database")
+    with throwaway_database(['backoffice_client'], args.keep) as db_name:
+        run(db_name)
     return conclude()
 
 
-def run():
+def run(db_name):
     from sql.functions import CurrentTimestamp
 
     from trytond import backend
     from trytond.modules.company.tests import create_company, set_company
     from trytond.pool import Pool
-    from trytond.tests.test_tryton import DB_NAME
     from trytond.transaction import Transaction
 
     rng = random.Random(SEED)
-    with Transaction().start(DB_NAME, 1, context={
+    with Transaction().start(db_name, 1, context={
                 '_skip_warnings': True}) as transaction:
         pool = Pool()
         Party = pool.get('party.party')
@@ -240,16 +212,15 @@ def run():
                                     days=rng.randint(1, days)),
                                 'order', 'order', 'none', 'none', False,
                                 False, 1, CurrentTimestamp()])
-                    cursor.execute(*sale.insert([
-                                sale.company, sale.currency, sale.party,
-                                sale.invoice_address, sale.shipment_address,
-                                sale.state, sale.sale_date,
-                                sale.invoice_method, sale.shipment_method,
-                                sale.invoice_state, sale.shipment_state,
-                                sale.to_invoice, sale.to_ship,
-                                sale.create_uid, sale.create_date],
-                            rows, returning=[sale.id]))
-                    sale_ids = [i for i, in cursor]
+                    sale_ids = insert(cursor, sale, [
+                            sale.company, sale.currency, sale.party,
+                            sale.invoice_address, sale.shipment_address,
+                            sale.state, sale.sale_date,
+                            sale.invoice_method, sale.shipment_method,
+                            sale.invoice_state, sale.shipment_state,
+                            sale.to_invoice, sale.to_ship,
+                            sale.create_uid, sale.create_date],
+                        rows, returning=True)
                     rows = []
                     for sale_id in sale_ids:
                         for sequence in range(args.lines):
@@ -266,11 +237,11 @@ def run():
                                     quantity, line_unit,
                                     Decimal(rng.randint(50, 5000)) / 100,
                                     1, CurrentTimestamp()])
-                    cursor.execute(*line.insert([
-                                line.sale, line.sequence, line.type,
-                                line.product, line.quantity, line.unit,
-                                line.unit_price, line.create_uid,
-                                line.create_date], rows))
+                    insert(cursor, line, [
+                            line.sale, line.sequence, line.type,
+                            line.product, line.quantity, line.unit,
+                            line.unit_price, line.create_uid,
+                            line.create_date], rows)
                 transaction.commit()
                 # What autovacuum does a moment after a bulk load: without
                 # statistics the planner takes 10,000 rows for one, without

@@ -3,10 +3,10 @@
 # level of this repository contains the full copyright notices and license terms.
 """Benchmark the order list, search and bulk moves of backoffice_order
 
-Builds a throw-away PostgreSQL database (activated like the tests, from
-the --db-cache directory when given), bulk-inserts ORDERS orders by SQL
-(INSERT … SELECT over generate_series, cloning one order made by the ORM)
-and measures:
+Builds a throw-away database (activated like the tests, from the
+--db-cache directory when given), bulk-inserts ORDERS orders by SQL
+(INSERT … SELECT over a recursive series, cloning one order made by the
+ORM) and measures:
 
 - the first page of the order list filtered by stage and zone (<= 150 ms),
 - the search of a client name and of a product name (<= 300 ms),
@@ -21,16 +21,15 @@ baseline measured in the same run (the unfiltered first page).
         [--orders 100000] [--clients 5000] [--bulk 1000]
         [--db-cache /tmp/bench-cache] [--keep]
 """
-import argparse
 import datetime as dt
-import logging
-import os
 import statistics
 import sys
 import time
 from decimal import Decimal
 
-DEFAULT_URI = 'postgresql://postgres@127.0.0.1:5432/'
+from benchlib import (
+    arguments, conclude, configure, fmt, report, throwaway_database)
+
 PAGE_FIELDS = [
     'number', 'party.rec_name', 'stage.rec_name', 'priority',
     'delivery_date', 'delivery_window.rec_name', 'delivery_zone.rec_name',
@@ -39,71 +38,42 @@ PAGE_FIELDS = [
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--database-uri', default=DEFAULT_URI,
-        help="the PostgreSQL server (default: %(default)s)")
+    parser = arguments(__doc__.splitlines()[0], db_cache=True)
     parser.add_argument('--orders', type=int, default=100_000)
     parser.add_argument('--clients', type=int, default=5_000)
     parser.add_argument('--bulk', type=int, default=1_000)
-    parser.add_argument('--db-cache',
-        help="a DB_CACHE of trytond's tests (a directory) to activate the "
-        "module faster on repeated runs of the same code")
-    parser.add_argument('--keep', action='store_true',
-        help="keep the database after the run")
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
-    if not args.database_uri.startswith('postgresql'):
-        sys.exit("--database-uri must be a PostgreSQL server")
-    # trytond reads its configuration from the environment when imported
-    os.environ['TRYTOND_DATABASE_URI'] = args.database_uri
-    # a cache is keyed by the module names, not their code: only on demand
-    if args.db_cache:
-        os.environ['DB_CACHE'] = args.db_cache
-    else:
-        os.environ.pop('DB_CACHE', None)
-    os.environ['DB_NAME'] = 'bench_order_%d' % os.getpid()
-
-    from trytond.tests.test_tryton import DB_NAME, activate_module, drop_db
+    configure(args, 'bench_order')
+    from trytond import backend
     from trytond.transaction import Transaction
 
-    t0 = time.perf_counter()
-    drop_db()
-    activate_module(['backoffice_order'])
-    print(f"database {DB_NAME} ready in {time.perf_counter() - t0:.0f} s",
-        flush=True)
-    try:
-        with Transaction().start(DB_NAME, 0) as transaction:
+    print(f"Orders: {backend.name}, throw-away database", flush=True)
+    with throwaway_database(['backoffice_order'], args.keep) as db_name:
+        with Transaction().start(db_name, 0) as transaction:
             fixtures = build(args)
             transaction.commit()
-        with Transaction().start(DB_NAME, 0, context={
+        with Transaction().start(db_name, 0, context={
                     'company': fixtures['company']}) as transaction:
-            results = measure(args, fixtures)
+            measure(fixtures)
             transaction.rollback()
-        results.append(bulk(args, fixtures))
-    finally:
-        if not args.keep:
-            drop_db()
-    failed = [r for r in results if not r[-1]]
-    sys.exit(1 if failed else 0)
+        bulk(args, fixtures, db_name)
+    return conclude()
 
 
 def build(args):
     "The company, zones, one ORM order, then the clones by SQL"
-    from sql import Cast, Literal, Select
+    from sql import Cast, Literal, Select, Union, With
+    from sql.aggregate import Max
     from sql.conditionals import Case
-    from sql.functions import Function
     from sql.operators import Concat, Mod
 
     from trytond.modules.company.tests import create_company, set_company
     from trytond.pool import Pool
     from trytond.transaction import Transaction
-
-    class GenerateSeries(Function):
-        __slots__ = ()
-        _function = 'GENERATE_SERIES'
 
     pool = Pool()
     Party = pool.get('party.party')
@@ -164,20 +134,29 @@ def build(args):
         table = Model.__table__()
         template = Model.__table__()
         cursor.execute(*template.select(limit=0))
-        columns = [c.name for c in cursor.description if c.name != 'id']
-        series = Select([GenerateSeries(
-                    Cast(Literal(1), 'INTEGER'),
-                    Cast(Literal(count), 'INTEGER')).as_('g')])
+        columns = [c[0] for c in cursor.description if c[0] != 'id']
+        # 1 … count on PostgreSQL and SQLite alike (SQLite has no
+        # generate_series)
+        series = With('g', recursive=True)
+        series.query = Union(
+            Select([Cast(Literal(1), 'INTEGER')]),
+            series.select(series.g + 1, where=series.g < count),
+            all_=True)
         g = series.g
         select = template.join(series, condition=Literal(True)).select(
             *[overrides[c](g) if c in overrides
                 else getattr(template, c) for c in columns],
             where=template.id == template_id,
-            order_by=[g])
+            order_by=[g], with_=[series])
+        # the new ids follow the last one (trytond's SQLite backend has no
+        # RETURNING)
+        cursor.execute(*table.select(Max(table.id)))
+        last, = cursor.fetchone()
         cursor.execute(*table.insert(
-                [getattr(table, c) for c in columns], select,
-                returning=[table.id]))
-        return sorted(r[0] for r in cursor)
+                [getattr(table, c) for c in columns], select))
+        cursor.execute(*table.select(
+                table.id, where=table.id > last, order_by=[table.id]))
+        return [i for i, in cursor]
 
     # clients and their addresses (one zone each, round robin)
     party_ids = clone(Party, client.id, args.clients, {
@@ -212,7 +191,10 @@ def build(args):
             'stage': stage_of,
             'priority': lambda g: Case(
                 (Mod(g, 10) == 0, 'urgent'), else_='normal'),
-            'delivery_date': lambda g: Literal(base_date) + Mod(g, 30),
+            'delivery_date': lambda g: Case(*[
+                    (Mod(g, 30) == i, base_date + dt.timedelta(days=i))
+                    for i in range(29)],
+                else_=base_date + dt.timedelta(days=29)),
             })
     line, = sale.lines
     clone(Line, line.id, args.orders, {
@@ -221,7 +203,7 @@ def build(args):
                 g, len(products)),
             })
     cursor.execute('ANALYZE')
-    print(f"{args.orders} orders of {args.clients} clients inserted in "
+    print(f"  {args.orders} orders of {args.clients} clients inserted in "
         f"{time.perf_counter() - t0:.0f} s", flush=True)
     return {
         'company': company.id,
@@ -242,17 +224,16 @@ def zone_case(zones, g):
             for i in range(len(zones) - 1)], else_=zones[-1].id)
 
 
-def bulk(args, fixtures):
+def bulk(args, fixtures, db_name):
     """Preparing → Ready of args.bulk orders, each checked, with the
     restart the dispatcher does when the rows must be locked (timed)"""
     from trytond.pool import Pool
-    from trytond.tests.test_tryton import DB_NAME
     from trytond.transaction import Transaction, TransactionError
     stages = fixtures['stages']
     extras = {}
     t0 = time.perf_counter()
     while True:
-        with Transaction().start(DB_NAME, 0, context={
+        with Transaction().start(db_name, 0, context={
                     'company': fixtures['company']},
                 **extras) as transaction:
             pool = Pool()
@@ -270,21 +251,10 @@ def bulk(args, fixtures):
             transaction.rollback()
             break
     value = time.perf_counter() - t0
-    ok = value <= 20 and len(result['moved']) == len(sales)
-    name = (f"bulk change of stage, {len(sales)} orders "
-        f"({len(result['moved'])} moved, {len(result['refused'])} refused)")
-    print(f"{name:<52} {value:>9.1f} s   target <= 20      "
-        f"{'PASS' if ok else 'FAIL'}", flush=True)
-    return (name, value, ok)
-
-
-class QueryCounter(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.count = 0
-
-    def emit(self, record):
-        self.count += 1
+    report(f"bulk change of stage, {len(sales)} orders "
+        f"({len(result['moved'])} moved, {len(result['refused'])} refused)",
+        fmt(value, 1), 's', '<= 20',
+        value <= 20 and len(result['moved']) == len(sales))
 
 
 def timed(function, runs=7):
@@ -298,20 +268,14 @@ def timed(function, runs=7):
     return statistics.median(times)
 
 
-def measure(args, fixtures):
+def measure(fixtures):
+    from backoffice_testing import count_queries
     from trytond.pool import Pool
     from trytond.transaction import Transaction
     pool = Pool()
     Sale = pool.get('sale.sale')
     stages = fixtures['stages']
     zone = fixtures['zones'][3]
-    results = []
-
-    def report(name, value, unit, target, ok, baseline=None):
-        ratio = f" ({value / baseline:.1f}x baseline)" if baseline else ''
-        print(f"{name:<52} {value:>9.1f} {unit:<3} target {target:<10} "
-            f"{'PASS' if ok else 'FAIL'}{ratio}", flush=True)
-        results.append((name, value, ok))
 
     def page(domain, limit=80):
         def run():
@@ -321,48 +285,34 @@ def measure(args, fixtures):
             Sale.search_count(domain)
         return run
 
-    def clear():
-        Transaction().cache.clear()
-
     baseline = timed(page([]))
-    report("list first page, no filter (baseline)", baseline, 'ms',
+    report("list first page, no filter (baseline)", fmt(baseline, 1), 'ms',
         '-', True)
-    value = timed(page([
+
+    def timed_report(label, function, target, limit):
+        value = timed(function)
+        report(label, fmt(value, 1), 'ms', target, value <= limit,
+            f"{value / baseline:.1f}x baseline")
+
+    timed_report("list first page, stage and zone", page([
                 ('stage', '=', stages['preparing']),
-                ('delivery_zone', '=', zone)]))
-    report("list first page, stage and zone", value, 'ms', '<= 150',
-        value <= 150, baseline)
-    value = timed(lambda: Sale.search(
-            [('text', 'ilike', 'Client 4321')], limit=80))
-    report("search a client name", value, 'ms', '<= 300', value <= 300,
-        baseline)
-    value = timed(lambda: Sale.search(
-            [('text', 'ilike', 'Olive Oil')], limit=80))
-    report("search a product name", value, 'ms', '<= 300', value <= 300,
-        baseline)
+                ('delivery_zone', '=', zone)]), '<= 150', 150)
+    timed_report("search a client name", lambda: Sale.search(
+            [('text', 'ilike', 'Client 4321')], limit=80), '<= 300', 300)
+    timed_report("search a product name", lambda: Sale.search(
+            [('text', 'ilike', 'Olive Oil')], limit=80), '<= 300', 300)
 
     # queries of a list page do not grow with its size
-    logger = logging.getLogger('trytond.backend.postgresql.database')
     counts = []
     for limit in [20, 200]:
-        counter = QueryCounter()
-        logger.addHandler(counter)
-        level = logger.level
-        logger.setLevel(logging.DEBUG)
-        try:
-            clear()
+        Transaction().cache.clear()
+        with count_queries() as counter:
             page([('stage', '=', stages['preparing'])], limit=limit)()
-        finally:
-            logger.removeHandler(counter)
-            logger.setLevel(level)
-        counts.append(counter.count)
-    print(f"{'queries of a list page, 20 rows / 200 rows':<52} "
-        f"{counts[0]:>4} / {counts[1]:<4} target equal     "
-        f"{'PASS' if counts[0] == counts[1] else 'FAIL'}", flush=True)
-    results.append(('queries', counts, counts[0] == counts[1]))
-
-    return results
+        counts.append(counter[0])
+    report("queries of a list page, 20 rows / 200 rows",
+        f"{counts[0]} / {counts[1]}", 'queries', 'equal',
+        counts[0] == counts[1])
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -28,7 +28,6 @@ at the start and the end. Usage:
     .venv/bin/python scripts/bench_pricing.py
         [--database-uri postgresql://postgres@127.0.0.1:5432/] [--keep]
 """
-import argparse
 import datetime as dt
 import os
 import random
@@ -37,14 +36,12 @@ import time
 from collections import defaultdict
 from decimal import Decimal
 
-DEFAULT_URI = 'postgresql://postgres@127.0.0.1:5432/'
+from benchlib import (
+    arguments, conclude, configure, insert, report, throwaway_database)
+
 SEED = 20260214
 
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument('--database-uri', default=DEFAULT_URI,
-    help="database server (default: %(default)s)")
-parser.add_argument('--keep', action='store_true',
-    help="keep the throw-away databases (their names are printed)")
+parser = arguments(__doc__.splitlines()[0])
 parser.add_argument('--template', metavar='PREFIX',
     help="PostgreSQL: copy the throw-away databases from PREFIX_pricing and "
     "PREFIX_price_list (activated databases without data), made on the "
@@ -59,81 +56,15 @@ parser.add_argument('--orm-sample', type=int, default=500)
 parser.add_argument('--lines', type=int, default=20,
     help="sale lines added through proteus per module (default: 20)")
 args = parser.parse_args()
-
-# trytond reads its configuration from the environment when imported
-os.environ['TRYTOND_DATABASE_URI'] = args.database_uri
-os.environ.pop('DB_CACHE', None)
-os.environ['DB_NAME'] = 'bench_pricing_%d' % os.getpid()
+configure(args, 'bench_pricing')
 PRICE_LIST_DB = 'bench_price_list_%d' % os.getpid()
 
 from sql import Column, Table  # noqa: E402
 from sql.functions import CurrentTimestamp  # noqa: E402
 
-from benchlib import conclude, report  # noqa: E402
 from trytond.pool import Pool  # noqa: E402
-from trytond.tests.test_tryton import (  # noqa: E402
-    DB_NAME, create_db, drop_db)
+from trytond.tests.test_tryton import DB_NAME  # noqa: E402
 from trytond.transaction import Transaction  # noqa: E402
-
-def activate(name, modules, template=None):
-    """Create the database and activate the modules, as trytond's tests do;
-    with a template: copy it, activating it first if it does not exist"""
-    from trytond import backend
-    from trytond.tests.test_tryton import db_exist
-    if template:
-        if not db_exist(template):
-            activate(template, modules)
-        backend.Database(template).close()
-        Pool.stop(template)
-        database = backend.Database()
-        connection = database.get_connection(autocommit=True)
-        try:
-            database.create(connection, name, template=template)
-        finally:
-            database.put_connection(connection)
-        Pool(name).init()
-        return
-    create_db(name)
-    with Transaction().start(name, 0, close=True) as transaction:
-        pool = Pool()
-        Module = pool.get('ir.module')
-        Module.activate(Module.search([('name', 'in', modules)]))
-        transaction.commit()
-        ActivateUpgrade = pool.get(
-            'ir.module.activate_upgrade', type='wizard')
-        instance_id, _, _ = ActivateUpgrade.create()
-        transaction.commit()
-        ActivateUpgrade(instance_id).transition_upgrade()
-        ActivateUpgrade.delete(instance_id)
-        transaction.commit()
-
-
-def insert(cursor, table, columns, rows, returning=False):
-    "Bulk insert rows (lists) in chunks; the new ids if returning"
-    from trytond import backend
-    table = Table(table) if isinstance(table, str) else table
-    columns = [Column(table, c) if isinstance(c, str) else c
-        for c in columns]
-    database = Transaction().database
-    if returning and not database.has_returning():
-        # SQLite (trytond's backend has no RETURNING): row by row, each new
-        # id from the connection, as trytond's own create does there
-        ids = []
-        for row in rows:
-            cursor.execute(*table.insert(columns, [row]))
-            ids.append(database.lastid(cursor))
-        return ids
-    size = max(1, backend.MAX_QUERY_PARAMS // (len(columns) + 1))
-    ids = []
-    for i in range(0, len(rows), size):
-        chunk = rows[i:i + size]
-        if returning:
-            cursor.execute(*table.insert(
-                    columns, chunk, returning=[Column(table, 'id')]))
-            ids.extend(r for r, in cursor)
-        else:
-            cursor.execute(*table.insert(columns, chunk))
-    return ids
 
 
 def table(model):
@@ -515,43 +446,41 @@ def part_c(client, group, tag_ids, rules, products, parents, sample):
     quantities = [rng.choice([1, 2, 5, 10, 12]) for _ in sample]
     ours, our_prices = add_lines(DB_NAME, client, sample, quantities)
 
-    start = time.perf_counter()
-    activate(PRICE_LIST_DB, ['sale_price_list'],
-        template=args.template and f'{args.template}_price_list')
-    print(f"    second database {PRICE_LIST_DB} with sale_price_list "
-        f"activated in {time.perf_counter() - start:.0f} s")
-    with Transaction().start(PRICE_LIST_DB, 0, context={
-                '_skip_warnings': True}) as transaction:
-        pool = Pool()
-        Party = pool.get('party.party')
-        PriceList = pool.get('product.price_list')
-        company, accounting, unit, kg = setup_company("Bench Company")
-        transaction.commit()
-        with transaction.set_user(1), transaction.set_context(
-                company=company.id):
-            # the same catalogue (generated in the same order: ids map by
-            # position) and the client's rules as price list lines
-            catalogue, parents_2 = load_catalogue(
-                random.Random(SEED), company, accounting, unit, kg)
-            product_map = {a: b for (a, _, _), (b, _, _) in zip(
-                    products, catalogue)}
-            category_map = dict(zip(parents, parents_2))
-            lines = equivalent_price_list(
-                rules, client, group, tag_ids, parents)
-            for line in lines:
-                if line.get('product'):
-                    line['product'] = product_map[line['product']]
-                if line.get('category'):
-                    line['category'] = category_map[line['category']]
-            sample_2 = [product_map[p] for p in sample]
-            price_list, = PriceList.create([{
-                        'name': "Client prices", 'price': 'list_price',
-                        'lines': [('create', lines)]}])
-            party, = Party.create([{'name': "Client",
-                        'sale_price_list': price_list.id}])
+    with throwaway_database(['sale_price_list'], args.keep,
+            name=PRICE_LIST_DB,
+            template=args.template and f'{args.template}_price_list'):
+        with Transaction().start(PRICE_LIST_DB, 0, context={
+                    '_skip_warnings': True}) as transaction:
+            pool = Pool()
+            Party = pool.get('party.party')
+            PriceList = pool.get('product.price_list')
+            company, accounting, unit, kg = setup_company("Bench Company")
             transaction.commit()
-    theirs, their_prices = add_lines(
-        PRICE_LIST_DB, party.id, sample_2, quantities)
+            with transaction.set_user(1), transaction.set_context(
+                    company=company.id):
+                # the same catalogue (generated in the same order: ids map by
+                # position) and the client's rules as price list lines
+                catalogue, parents_2 = load_catalogue(
+                    random.Random(SEED), company, accounting, unit, kg)
+                product_map = {a: b for (a, _, _), (b, _, _) in zip(
+                        products, catalogue)}
+                category_map = dict(zip(parents, parents_2))
+                lines = equivalent_price_list(
+                    rules, client, group, tag_ids, parents)
+                for line in lines:
+                    if line.get('product'):
+                        line['product'] = product_map[line['product']]
+                    if line.get('category'):
+                        line['category'] = category_map[line['category']]
+                sample_2 = [product_map[p] for p in sample]
+                price_list, = PriceList.create([{
+                            'name': "Client prices", 'price': 'list_price',
+                            'lines': [('create', lines)]}])
+                party, = Party.create([{'name': "Client",
+                            'sale_price_list': price_list.id}])
+                transaction.commit()
+        theirs, their_prices = add_lines(
+            PRICE_LIST_DB, party.id, sample_2, quantities)
     same = sum(1 for a, b in zip(our_prices, their_prices) if a == b)
     print(f"(c) proteus sale line (product, quantity, save), "
         f"{len(sample) - 3} lines timed: backoffice_pricing "
@@ -567,12 +496,8 @@ def main():
     print(f"backend {backend.name}, throw-away database {DB_NAME}; "
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} "
         f"(other processes share them: figures vary with it)")
-    start = time.perf_counter()
-    activate(DB_NAME, ['backoffice_pricing'],
-        template=args.template and f'{args.template}_pricing')
-    print(f"    database ready (backoffice_pricing activated) in "
-        f"{time.perf_counter() - start:.0f} s")
-    try:
+    with throwaway_database(['backoffice_pricing'], args.keep,
+            template=args.template and f'{args.template}_pricing'):
         with Transaction().start(DB_NAME, 0, context={
                     '_skip_warnings': True}) as transaction:
             company, accounting, unit, kg = setup_company("Bench Company")
@@ -611,15 +536,6 @@ def main():
                     else rng.choice(products)[0]
                     for i in range(args.lines + 3)]
         part_c(client, group, tag_ids, rules, products, parents, sample)
-    finally:
-        if args.keep:
-            print(f"kept databases {DB_NAME} and {PRICE_LIST_DB}")
-        else:
-            from trytond.tests.test_tryton import db_exist
-            for name in [DB_NAME, PRICE_LIST_DB]:
-                if db_exist(name):
-                    drop_db(name)
-            print("throw-away databases dropped")
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
     return conclude()
 

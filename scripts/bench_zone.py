@@ -18,21 +18,22 @@ Every figure is printed with its target and PASS/FAIL; the exit status is 1
 when one fails. Usage:
 
     .venv/bin/python scripts/bench_zone.py [--skip-database]
-        [--database-uri postgresql://postgres@127.0.0.1:5432/]
+        [--database-uri postgresql://postgres@127.0.0.1:5432/] [--keep]
 """
-import argparse
-import os
+import json
 import statistics
 import sys
 import time
 
-DEFAULT_URI = 'postgresql://postgres@127.0.0.1:5432/'
+import numpy as np
+import shapely
+from benchlib import (
+    arguments, conclude, configure, failures, fmt, report, throwaway_database)
+
 BBOX = (5.95, 45.82, 10.49, 47.81)  # Switzerland, lon/lat
 SEED = 20260101
 
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument('--database-uri', default=DEFAULT_URI,
-    help="PostgreSQL server for part 2 (default: %(default)s)")
+parser = arguments(__doc__.splitlines()[0])
 parser.add_argument('--skip-database', action='store_true',
     help="run only part 1 (no database)")
 parser.add_argument('--points', type=int, default=100_000)
@@ -40,21 +41,12 @@ parser.add_argument('--polygons', type=int, default=500)
 parser.add_argument('--postal-rules', type=int, default=3_000)
 parser.add_argument('--zones', type=int, default=200)
 args = parser.parse_args()
+configure(args, 'bench_zone')
 
-# trytond reads its configuration from the environment when imported
-os.environ['TRYTOND_DATABASE_URI'] = args.database_uri
-os.environ.pop('DB_CACHE', None)
-os.environ['DB_NAME'] = 'bench_zone_%d' % os.getpid()
-
-import json  # noqa: E402
-
-import numpy as np  # noqa: E402
-import shapely  # noqa: E402
-
-from benchlib import (  # noqa: E402
-    conclude, count_queries, failures, fmt, report)
+from backoffice_testing import count_queries  # noqa: E402
 from trytond.modules.backoffice_zone.matcher import (  # noqa: E402
     Location, RuleSpec, ZoneMatcher)
+
 
 def random_polygon(rng, vertices):
     "A star-shaped polygon (valid: angles sorted and distinct)"
@@ -192,16 +184,11 @@ def part_database(rules):
 
     from trytond.modules.company.tests import create_company, set_company
     from trytond.pool import Pool
-    from trytond.tests.test_tryton import DB_NAME, activate_module, drop_db
     from trytond.transaction import Transaction
 
-    print(f"\nPart 2: PostgreSQL, throw-away database {DB_NAME}")
-    start = time.perf_counter()
-    activate_module(['backoffice_zone'])
-    print(f"  database created, backoffice_zone activated in "
-        f"{time.perf_counter() - start:.0f} s")
-    try:
-        with Transaction().start(DB_NAME, 1, context={
+    print("\nPart 2: PostgreSQL, throw-away database")
+    with throwaway_database(['backoffice_zone'], args.keep) as db_name:
+        with Transaction().start(db_name, 1, context={
                     '_skip_warnings': True}) as transaction:
             pool = Pool()
             Zone = pool.get('backoffice.zone')
@@ -312,9 +299,6 @@ def part_database(rules):
             f"per address ({naive * 50_000:.0f} s for 50,000)")
         print(f"    ratio naive loop / batch, per address: "
             f"{naive / per_address:.0f}x")
-    finally:
-        drop_db(DB_NAME)
-        print(f"  database {DB_NAME} dropped")
 
 
 def main():

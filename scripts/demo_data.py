@@ -308,11 +308,10 @@ def complete_flagships(company, products, net30):
     a payment term and a credit limit, preferred windows inside their
     zone's, the driver's details on their address and half a year of
     delivered orders, so every page of their form shows something"""
-    from trytond.modules.backoffice_order.tests.tools import (
-        deliver_past_sales)
+    from demo_orders import deliver_past_sales
+    from demo_sales import create_sales
     Party = Model.get('party.party')
     Contact = Model.get('backoffice.client.contact')
-    Sale = Model.get('sale.sale')
     rng = random.Random(20261129)
     parties = []
     for (name, limit, contacts, floor, entrance, code,
@@ -351,19 +350,14 @@ def complete_flagships(company, products, net30):
 
     # two orders a month for half a year, so the monthly graph has bars
     today = dt.date.today()
-    sales = []
+    orders = []
     for party in parties:
         for days in range(7, 190, 15):
-            sale = Sale(party=party)
-            sale.sale_date = today - dt.timedelta(
-                days=days + rng.randint(0, 4))
-            for product in rng.sample(products, 4):
-                line = sale.lines.new()
-                line.product = product
-                line.quantity = rng.choice([2, 5, 10, 12, 20])
-            sales.append(sale)
-    Sale.save(sales)
-    deliver_past_sales(company, sales)
+            sale_date = today - dt.timedelta(days=days + rng.randint(0, 4))
+            lines = [(product, rng.choice([2, 5, 10, 12, 20]))
+                for product in rng.sample(products, 4)]
+            orders.append((party, {'sale_date': sale_date}, lines))
+    deliver_past_sales(company, create_sales(orders))
 
 
 # price group: global percentage, {category: percentage}, the client tags
@@ -430,10 +424,8 @@ def load_pricing(products):
 
 
 def load(company):
-    from trytond.modules.backoffice_client.tests.tools import (
-        load_clients as load_more_clients)
-    from trytond.modules.backoffice_order.tests.tools import (
-        deliver_past_sales, load_orders)
+    from demo_clients import load_clients as load_more_clients
+    from demo_orders import deliver_past_sales, load_orders
     products = load_products(company)
     load_zones(company)
     load_clients()

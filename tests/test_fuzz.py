@@ -32,10 +32,9 @@ import traceback
 from collections import Counter
 from decimal import Decimal
 
+from backoffice_testing import request as rpc_request
 import pytest
 
-from trytond.modules.backoffice_zone.tests.tools import (
-    request as rpc_request)
 from trytond.pool import Pool
 
 hypothesis = pytest.importorskip('hypothesis')

@@ -5,9 +5,10 @@ approval and the approver's choices, as real users over the RPC checks"""
 import unittest
 from contextlib import contextmanager
 
+from backoffice_testing import request
+
 from trytond.model.exceptions import AccessError
 from trytond.modules.backoffice_client.exceptions import ServerFieldError
-from trytond.modules.backoffice_zone.tests.tools import request
 from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (

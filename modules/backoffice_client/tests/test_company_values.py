@@ -5,11 +5,11 @@ choices and the preferred windows of a client shared by two companies"""
 import unittest
 from contextlib import contextmanager
 
+from backoffice_testing import request
 from sql import Column
 
 from trytond.model.exceptions import DomainValidationError
 from trytond.modules.backoffice_client.exceptions import WindowError
-from trytond.modules.backoffice_zone.tests.tools import request
 from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (

@@ -5,6 +5,8 @@ import datetime as dt
 import io
 from decimal import Decimal
 
+from backoffice_testing import ClientWidgetsTestMixin, count_queries, request
+
 from trytond.model.exceptions import AccessError, ValidationError
 from trytond.model.modelview import AccessButtonError
 from trytond.modules.backoffice_client.exceptions import (
@@ -14,9 +16,6 @@ from trytond.modules.backoffice_client.exceptions import (
     RequestError, RequestStateError, VATError, WindowError,
     ZoneWindowWarning)
 from trytond.modules.backoffice_zone.exceptions import ValueCheckError
-from trytond.modules.backoffice_zone.tests.tools import (
-    count_queries, request)
-from trytond.modules.backoffice_zone.tests.views import ClientWidgetsTestMixin
 from trytond.modules.company.tests import (
     CompanyTestMixin, PartyCompanyCheckEraseMixin, create_company,
     set_company)

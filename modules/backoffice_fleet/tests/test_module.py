@@ -1,7 +1,8 @@
 # This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
 # level of this repository contains the full copyright notices and license terms.
 
-from trytond.modules.backoffice_zone.tests.views import ClientWidgetsTestMixin
+from backoffice_testing import ClientWidgetsTestMixin
+
 from trytond.modules.company.tests import CompanyTestMixin
 from trytond.tests.test_tryton import ModuleTestCase
 

@@ -5,11 +5,12 @@ writes of workflow fields and of the timeline, as real users over the RPC
 checks (access rights, groups)"""
 import unittest
 
+from backoffice_testing import request
+
 from trytond.model.exceptions import AccessError
 from trytond.modules.backoffice_client.exceptions import ServerFieldError
 from trytond.modules.backoffice_order.exceptions import (
     ActivityReadOnlyError, StageGateError, StageMoveError)
-from trytond.modules.backoffice_zone.tests.tools import request
 from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from decimal import Decimal
 from unittest.mock import patch
 
+from backoffice_testing import ClientWidgetsTestMixin, count_queries, request
+
 from trytond import backend
 from trytond.exceptions import UserError
 from trytond.model.exceptions import AccessError
@@ -17,9 +19,6 @@ from trytond.modules.backoffice_order.exceptions import (
     SplitError, StageChangedError, StageGateError, StageInUseError,
     StageMoveError, TransitionError)
 from trytond.modules.backoffice_zone.exceptions import ValueCheckError
-from trytond.modules.backoffice_zone.tests.tools import (
-    count_queries, request)
-from trytond.modules.backoffice_zone.tests.views import ClientWidgetsTestMixin
 from trytond.modules.account.tests import create_chart
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, create_employee, set_company)

@@ -3,9 +3,10 @@
 """The price group of an account request is the approver's choice"""
 import unittest
 
+from backoffice_testing import request
+
 from trytond.model.exceptions import AccessError
 from trytond.modules.backoffice_client.tests.test_module import create_user
-from trytond.modules.backoffice_zone.tests.tools import request
 from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (

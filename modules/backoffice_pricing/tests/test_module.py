@@ -5,6 +5,8 @@ import unittest
 from contextlib import contextmanager
 from decimal import Decimal
 
+from backoffice_testing import ClientWidgetsTestMixin, request
+
 from trytond.model.exceptions import AccessError
 from trytond.model.modelstorage import (
     DomainValidationError, RequiredValidationError)
@@ -17,8 +19,6 @@ from trytond.modules.backoffice_pricing.exceptions import (
     PriceGroupCompanyError, RuleOverlapError, RuleValidationError)
 from trytond.modules.backoffice_zone.exceptions import (
     CompanyContextError, ValueCheckError)
-from trytond.modules.backoffice_zone.tests.tools import request
-from trytond.modules.backoffice_zone.tests.views import ClientWidgetsTestMixin
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, set_company)
 from trytond.modules.currency.tests import create_currency

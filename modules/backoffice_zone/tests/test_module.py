@@ -6,6 +6,7 @@ import random
 import re
 import unittest
 
+from backoffice_testing import ClientWidgetsTestMixin, count_queries, request
 from lxml import etree
 import shapely
 
@@ -19,9 +20,6 @@ from trytond.modules.backoffice_zone.matcher import (
     GeometryError, Location, PatternError, RuleSpec, ZoneMatcher,
     normalise_city, normalise_postal_code, parse_geojson,
     parse_postal_pattern, tied_rules)
-from trytond.modules.backoffice_zone.tests.tools import (
-    count_queries, request)
-from trytond.modules.backoffice_zone.tests.views import ClientWidgetsTestMixin
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, set_company)
 from trytond.pool import Pool

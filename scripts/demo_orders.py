@@ -1,15 +1,15 @@
 # This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
 # level of this repository contains the full copyright notices and license terms.
-"""Demo orders for scenarios and demo databases, created with proteus"""
+"""Demo orders for the demo database, created with proteus"""
 import datetime as dt
 import random
 from collections import defaultdict
 from decimal import Decimal
 
+from demo_sales import create_sales
 from proteus import Model, Wizard
 from proteus.config import get_config
 from trytond.exceptions import UserWarning
-from trytond.modules.product import round_price
 
 __all__ = ['load_orders', 'STAGE_WEIGHTS']
 
@@ -69,58 +69,6 @@ def _windows_by_zone(config):
     for window in Window.find([], order=[('start', 'ASC')]):
         result[window.zone.id][window.weekday].append(window)
     return result
-
-
-def _prototypes(clients, baskets, config):
-    """({client id: sale values}, {(client id, product id): line values}):
-    what the sale's on_change fills for the client (addresses, payment
-    term, methods) on a sale that is never saved, and the client's prices
-    of the products of its basket, read as the sale line computes them
-    (product's sale price in the context of the customer)"""
-    Sale = Model.get('sale.sale', config=config)
-    Product = Model.get('product.product', config=config)
-    Category = Model.get('product.category', config=config)
-    context = Sale._config.context
-    today = dt.date.today()
-    # the customer taxes of the products (the tax rules of the clients are
-    # not applied: the demo has none)
-    products = {p.id: p for b in baskets.values() for p in b}
-    categories = {r['id']: (r.get('template.') or {}).get('account_category')
-        for r in Product._proxy.read(
-            list(products), ['template.account_category'], context)}
-    category_taxes = {r['id']: r['customer_taxes_used']
-        for r in Category._proxy.read(
-            list({c for c in categories.values() if c}),
-            ['customer_taxes_used'], context)}
-    taxes = {p: category_taxes.get(c) for p, c in categories.items()}
-    sale_values, line_values = {}, {}
-    for client in clients:
-        values = Sale(party=client)._get_values()
-        values.pop('lines', None)
-        sale_values[client.id] = values
-        by_unit = defaultdict(list)
-        for product in baskets[client.id]:
-            by_unit[product.sale_uom.id].append(product)
-        for unit, products in by_unit.items():
-            rows = Product._proxy.read(
-                [p.id for p in products],
-                ['sale_price_uom'],
-                dict(context, customer=client.id,
-                    currency=values.get('currency'), uom=unit,
-                    sale_date=today))
-            for row in rows:
-                price = round_price(row['sale_price_uom'] or Decimal(0))
-                line = {
-                    'type': 'line',
-                    'product': row['id'],
-                    'unit': unit,
-                    'unit_price': price,
-                    'base_price': price,
-                    }
-                if taxes.get(row['id']):
-                    line['taxes'] = [('add', taxes[row['id']])]
-                line_values[client.id, row['id']] = line
-    return sale_values, line_values
 
 
 def _delivery(rng, today, days, windows):
@@ -208,18 +156,14 @@ def load_orders(
         addresses.setdefault(address.party.id, address)
     today = dt.date.today()
 
-    # What the sale's on_change gives (addresses, payment term, prices,
-    # taxes) is computed once per client and product of its usual basket
-    # and reused by its orders, created in one call.
     baskets = {c.id: rng.sample(products, min(len(products), BASKET))
         for c in clients}
-    sale_values, line_values = _prototypes(clients, baskets, config)
 
     # A client without delivery zone has no window to deliver in: its
     # orders wait in New (for the office to review) or are cancelled.
     zoned = [c for c in clients if addresses.get(c.id)
         and addresses[c.id].zone and windows.get(addresses[c.id].zone.id)]
-    vlist = []
+    orders = []
     for target in targets:
         client = rng.choice(
             clients if target in {'new', 'cancelled'} or not zoned
@@ -228,7 +172,7 @@ def load_orders(
         zone = address.zone if address else None
         date, window = _delivery(
             rng, today, DAYS[target], windows.get(zone.id) if zone else None)
-        values = dict(sale_values[client.id])
+        values = {}
         if address:
             values['shipment_address'] = address.id
         values['sale_date'] = min(
@@ -238,14 +182,11 @@ def load_orders(
         values['delivery_date'] = date
         values['delivery_window'] = window.id if window else None
         basket = baskets[client.id]
-        values['lines'] = [('create', [
-                    dict(line_values[client.id, product.id],
-                        quantity=rng.choice(QUANTITIES))
-                    for product in rng.sample(
-                        basket, min(len(basket), rng.randint(1, 4)))])]
-        vlist.append(values)
-    context = Sale._config.context
-    sales = [Sale(id_) for id_ in Sale._proxy.create(vlist, context)]
+        lines = [(product, rng.choice(QUANTITIES))
+            for product in rng.sample(
+                basket, min(len(basket), rng.randint(1, 4)))]
+        orders.append((client, values, lines))
+    sales = create_sales(orders, config)
 
     # Some new orders get a discount on the whole order, while they may.
     scheme, = Scheme.find([('company', '=', company.id)])
@@ -298,17 +239,24 @@ def deliver_past_sales(company, sales, config=None):
     Stage = Model.get('backoffice.order.stage', config=config)
     rng = random.Random(len(sales))
     windows = _windows_by_zone(config)
-    sales = Sale.find([('id', 'in', [s.id for s in sales])])
-    for sale in sales:
-        sale.delivery_date = sale.sale_date + dt.timedelta(
-            days=rng.randint(1, 3))
-        address = sale.shipment_address
-        zone_windows = windows.get(address.zone.id, {}) if (
-            address and address.zone) else {}
-        weekday = zone_windows.get(str(sale.delivery_date.weekday()))
+    context = Sale._config.context
+    # Written in one call, without the on_change of each date and window:
+    # a window is chosen for the date of its own zone, nothing to adjust.
+    rows = Sale._proxy.search_read(
+        [('id', 'in', [s.id for s in sales])], 0, None, None,
+        ['sale_date', 'shipment_address.zone'], context)
+    delivery = []
+    for row in rows:
+        values = {'delivery_date': row['sale_date'] + dt.timedelta(
+                days=rng.randint(1, 3))}
+        zone = (row.get('shipment_address.') or {}).get('zone')
+        weekday = windows.get(zone, {}).get(
+            str(values['delivery_date'].weekday()))
         if weekday:
-            sale.delivery_window = rng.choice(weekday)
-    Sale.save(sales)
+            values['delivery_window'] = rng.choice(weekday).id
+        delivery.extend([[row['id']], values])
+    Sale._proxy.write(*delivery, context)
+    sales = [Sale(row['id']) for row in rows]
     Sale.click(sales, 'quote')
     Sale.click(sales, 'confirm')
     scheme, = Scheme.find([('company', '=', company.id)])

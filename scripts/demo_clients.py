@@ -1,9 +1,10 @@
 # This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
 # level of this repository contains the full copyright notices and license terms.
-"""Demo clients for scenarios and demo databases, created with proteus"""
+"""Demo clients for the demo database, created with proteus"""
 import datetime as dt
 import random
 
+from demo_sales import create_sales
 from proteus import Model
 from stdnum.ch import uid
 
@@ -253,18 +254,15 @@ def load_clients(
         Sale = Model.get('sale.sale', config=config)
         today = dt.date.today()
         buying = [p for p in parties if p.client_status == 'active']
+        orders = []
         for party in buying:
             for _ in range(sales_per_client):
-                sale = Sale(party=party)
-                sale.sale_date = today - dt.timedelta(
-                    days=rng.randint(1, 180))
-                for product in rng.sample(
-                        products, min(len(products), rng.randint(1, 5))):
-                    line = sale.lines.new()
-                    line.product = product
-                    line.quantity = rng.choice([1, 2, 3, 5, 10, 12, 20])
-                sales.append(sale)
-        Sale.save(sales)
+                sale_date = today - dt.timedelta(days=rng.randint(1, 180))
+                lines = [(product, rng.choice([1, 2, 3, 5, 10, 12, 20]))
+                    for product in rng.sample(
+                        products, min(len(products), rng.randint(1, 5)))]
+                orders.append((party, {'sale_date': sale_date}, lines))
+        sales = create_sales(orders, config)
         if confirm:
             Sale.click(sales, 'quote')
             Sale.click(sales, 'confirm')
