@@ -230,8 +230,8 @@ class Address(CompanyContextMixin, ValueCheckMixin, metaclass=PoolMeta):
 
     @classmethod
     def _assign_batch(cls, matcher, rows, result):
-        """Write the zones the matcher gives the rows of one batch, one
-        write per zone; count them in result and return how many changed"""
+        """Write the zones the matcher gives the rows of one batch, in one
+        write; count them in result and return how many changed"""
         ids, current, _, longitudes, latitudes, codes, cities, countries, \
             subdivisions = zip(*rows)
         zones = matcher.zones(matcher.match_many(
