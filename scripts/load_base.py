@@ -728,7 +728,11 @@ class Loader:
         return result
 
     def read(self, ids):
-        return self.proxy().read(ids, self.read_fields(), self.session.context)
+        "The stored values of ids, in the order of ids (as searched)"
+        records = self.proxy().read(
+            ids, self.read_fields(), self.session.context)
+        position = {id_: i for i, id_ in enumerate(ids)}
+        return sorted(records, key=lambda r: position[r['id']])
 
     # Exporting -------------------------------------------------------------
 
