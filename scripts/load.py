@@ -14,7 +14,9 @@ their batch saved, and the exit status is 1 when a row failed (2 when a
 file could not be read). See README.md, "Loading a supplier's data".
 """
 import argparse
+import contextlib
 import sys
+import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -95,12 +97,25 @@ def add_kind_options(parser, kind):
         parser.add_argument('--contacts', help="their contacts (CSV)")
 
 
-def connect(args):
+def connect(args, stack):
+    """The proteus configuration of --database or --url; a login in the
+    URL opens one session for the run (a password sent with every call
+    would be checked, hashing and all, at every call)"""
     from proteus import config
-    if args.url:
-        return config.set_xmlrpc(args.url)
-    return config.set_trytond(
-        args.database, user=args.user, config_file=args.config)
+    if not args.url:
+        return config.set_trytond(
+            args.database, user=args.user, config_file=args.config)
+    url = urllib.parse.urlsplit(args.url)
+    # Tryton 8.0 answers RPC under /<database>/rpc/
+    path = url.path if url.path.endswith('/rpc/') else (
+        url.path.rstrip('/') + '/rpc/')
+    netloc = url.hostname + (f':{url.port}' if url.port else '')
+    plain = urllib.parse.urlunsplit(url._replace(netloc=netloc, path=path))
+    if not url.username:
+        return config.set_xmlrpc(plain)
+    return stack.enter_context(config.set_xmlrpc_session(plain,
+            urllib.parse.unquote(url.username),
+            password=urllib.parse.unquote(url.password or '')))
 
 
 def load_files(session, files):
@@ -165,15 +180,17 @@ def main(argv=None, config=None, out=sys.stdout, err=sys.stderr):
     """Run the command of argv; config: a proteus configuration to use
     instead of connecting (tests). Returns the exit status."""
     args = parse_args(argv, connection=config is None)
-    session = Session(config or connect(args), dry_run=args.dry_run,
-        batch_size=args.batch_size, out=out, err=err)
-    try:
-        if args.command == 'export':
-            return export(session, args)
-        return load_files(session, files_of(args))
-    except FileError as error:
-        print(error, file=err)
-        return 2
+    with contextlib.ExitStack() as stack:
+        session = Session(config or connect(args, stack),
+            dry_run=args.dry_run, batch_size=args.batch_size, out=out,
+            err=err)
+        try:
+            if args.command == 'export':
+                return export(session, args)
+            return load_files(session, files_of(args))
+        except FileError as error:
+            print(error, file=err)
+            return 2
 
 
 if __name__ == '__main__':

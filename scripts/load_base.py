@@ -71,6 +71,7 @@ def read_csv(path, columns, required=()):
         if len(cells) > len(header):
             rows.append(Row(path, reader.line_num, None))
             continue
+        cells += [''] * (len(header) - len(cells))
         rows.append(Row(path, reader.line_num, {
                     h: c.strip() for h, c in zip(header, cells)}))
     return rows
@@ -594,7 +595,9 @@ class Loader:
                 raise RowError(self.key_columns[0],
                     f"the same key as line {seen[key]}")
             seen[key] = row.line
-            return key, values
+            # a column the file does not have is left as stored
+            absent = {c.field for c in self.columns if c.name not in row.cells}
+            return key, {f: v for f, v in values.items() if f not in absent}
         except RowError as error:
             return error
 

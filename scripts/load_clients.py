@@ -137,7 +137,7 @@ class ClientLoader(Loader):
 
     def create_values(self, values):
         values = super().create_values(values)
-        vat = values.pop('vat_code')
+        vat = values.pop('vat_code', None)
         if vat:
             values['identifiers'] = [('create', [
                         {'type': 'ch_vat', 'code': ch_vat.format(vat)}])]
@@ -257,7 +257,8 @@ class AddressLoader(Loader):
         if (values['latitude'] is None) != (values['longitude'] is None):
             raise RowError('longitude' if values['longitude'] is None
                 else 'latitude', "latitude and longitude go together")
-        values['zone_manual'] = values['zone'] is not None
+        if 'zone' in row.cells:
+            values['zone_manual'] = values['zone'] is not None
         return values
 
     def read_fields(self):

@@ -97,7 +97,7 @@ class ProductLoader(Loader):
     def create_values(self, values):
         values = super().create_values(values)
         values['products'] = [('create', [
-                    {'cost_price': values.pop('cost_price')}])]
+                    {'cost_price': values.pop('cost_price', None)}])]
         return values
 
     def write_values(self, changes, current):

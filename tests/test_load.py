@@ -168,6 +168,23 @@ def test_edit_updates(config, loaded, tmp_path):
     assert (address.zone.code, address.zone_manual) == ('ZH-CITY', False)
 
 
+def test_partial_columns(config, loaded, tmp_path):
+    "The columns a file leaves out are left as stored"
+    path = tmp_path / 'clients.csv'
+    write_rows(path, [['code', 'name', 'kind', 'status', 'credit_limit'],
+            ['C1007', 'Anna Keller', 'individual', 'active', '1500']])
+
+    run = Run(config, 'clients', path)
+
+    assert run.status == 0, run.err
+    assert run.counts('clients')['updated'] == 1
+    keller, = find('party.party', [('code', '=', 'C1007')])
+    assert keller.credit_limit_amount == Decimal('1500')
+    assert list(keller.payment_methods) == ['card']
+    keller.credit_limit_amount = None
+    keller.save()
+
+
 CLIENT = ['code', 'name', 'kind', 'status', 'credit_limit']
 ADDRESS = ['client', 'number', 'street', 'postal_code', 'city', 'country',
     'zone']
