@@ -346,7 +346,6 @@ class Lookup:
         self.session, self.model, self.key = session, model, key
         self.domain = domain
         self.ids, self.codes = {}, {}
-        self.created = []
 
     def load(self, texts):
         "Search the codes not known yet, by batch"
@@ -364,19 +363,17 @@ class Lookup:
 
     def create_missing(self, texts, dry_run):
         """Create the records named texts that do not exist (placeholders
-        in a dry run, so the rows still parse)"""
+        in a dry run, so the rows still parse); return their names"""
         missing = sorted({t for t in texts if t not in self.ids})
         if not missing:
-            return
-        self.created.extend(missing)
+            return missing
         if dry_run:
-            self.remember([{'id': i, self.key: t} for i, t in zip(
-                        self.session.placeholders(len(missing)), missing)])
-            return
-        proxy = self.session.proxy(self.model)
-        ids = proxy.create([{self.key: t} for t in missing],
-            self.session.context)
+            ids = self.session.placeholders(len(missing))
+        else:
+            ids = self.session.proxy(self.model).create(
+                [{self.key: t} for t in missing], self.session.context)
         self.remember([{'id': i, self.key: t} for i, t in zip(ids, missing)])
+        return missing
 
     def code(self, id_):
         if id_ not in self.codes:
@@ -466,7 +463,7 @@ class Progress:
 
     def __init__(self, label, total, stream=sys.stderr):
         self.label, self.total, self.stream = label, total, stream
-        self.done = 0
+        self.done = self.shown_done = 0
         self.start = self.shown = time.monotonic()
         self.tty = stream.isatty()
 
@@ -477,7 +474,7 @@ class Progress:
             self.show(now)
 
     def show(self, now, end=''):
-        self.shown = now
+        self.shown, self.shown_done = now, self.done
         rate = self.done / max(now - self.start, 1e-6)
         left = (self.total - self.done) / rate if rate else 0
         line = (f"{self.label}: {self.done}/{self.total} rows, "
@@ -489,8 +486,10 @@ class Progress:
         self.stream.flush()
 
     def finish(self):
-        if self.tty or self.done:
-            self.show(time.monotonic(), end='\n' if self.tty else '')
+        if self.tty:
+            self.show(time.monotonic(), end='\n')
+        elif self.done != self.shown_done:
+            self.show(time.monotonic())
 
 
 class Counts:
@@ -579,7 +578,16 @@ class Loader:
                 lookup = column.lookup(self)
                 lookup.load(texts)
                 if column.create:
-                    lookup.create_missing(texts, self.session.dry_run)
+                    self.report_new(column,
+                        lookup.create_missing(texts, self.session.dry_run))
+
+    def report_new(self, column, names):
+        "Say which labels (tags, industries) the rows added: typos show"
+        if names:
+            print(f"{self.label}: new {column.what} "
+                f"{', '.join(map(repr, names))}"
+                + (" (dry run: not created)" if self.session.dry_run
+                    else " created"), file=self.session.out)
 
     def parse_row(self, row, seen):
         "(key, values) of the row, or the RowError that refuses it"
