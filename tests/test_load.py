@@ -49,7 +49,8 @@ class Run:
 
     def counts(self, label):
         "{created: n, ...} of the summary line of label"
-        line, = [l for l in self.out.splitlines() if l.startswith(label)]
+        line, = [l for l in self.out.splitlines()
+            if l.startswith(label + ' (')]
         counts = line.split(': ', 1)[1].split(' (')[0]
         return {name: int(count) for count, name in (
                 c.split(' ', 1) for c in counts.split(', ')[:4])}
@@ -87,6 +88,8 @@ def test_load_samples(loaded):
     assert loaded.counts('contacts')['created'] == 12
     assert loaded.counts('price rules')['created'] == 12
     assert 'rows/s' in loaded.err
+    assert "clients: new tag 'Canteens', 'Hotels', 'Restaurants', 'Retail', " \
+        "'VIP' created" in loaded.out
 
     kronenhalle, = find('party.party', [('code', '=', 'C1001')])
     assert kronenhalle.client_type == 'b2b'
