@@ -91,6 +91,14 @@ def chunks(items, size):
         yield items[i:i + size]
 
 
+def subdivision_code(text, country):
+    "The ISO code of a subdivision given as CH-ZH, or ZH in country CH"
+    text = text.upper()
+    if '-' not in text and country:
+        text = f"{country.upper()}-{text}"
+    return text
+
+
 def split_cell(text):
     "The values of a cell holding several, separated by ;"
     return [v.strip() for v in (text or '').split(SEPARATOR) if v.strip()]

@@ -8,7 +8,7 @@ from collections import defaultdict
 
 from load_base import (
     LOOKUP_SIZE, Choice, Choices, Column, Loader, Number, Ref, Refs,
-    RowError, Text, chunks)
+    RowError, Text, chunks, subdivision_code)
 from stdnum import iban as stdnum_iban
 from stdnum.ch import vat as ch_vat
 
@@ -189,11 +189,7 @@ class Canton(Ref):
         return [self.full_code(row)]
 
     def full_code(self, row):
-        text = row.cells[self.name].upper()
-        country = row.cells.get('country', '').upper()
-        if '-' not in text and country:
-            text = f"{country}-{text}"
-        return text
+        return subdivision_code(row.cells[self.name], row.cells.get('country'))
 
     def parse(self, row, loader):
         if not self.cell(row):

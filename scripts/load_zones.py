@@ -10,7 +10,7 @@ from collections import defaultdict
 
 from load_base import (
     SEPARATOR, Choices, Column, FileError, Loader, Number, Ref, RowError,
-    Text, split_cell)
+    Text, split_cell, subdivision_code)
 
 WEEKDAYS = {'0': "Mon", '1': "Tue", '2': "Wed", '3': "Thu", '4': "Fri",
     '5': "Sat", '6': "Sun"}
@@ -169,9 +169,8 @@ class ZoneLoader(Loader):
 
     @staticmethod
     def canton_code(text, row):
-        text = text.upper()
-        country = (row.cells.get('country') or 'CH').upper()
-        return text if '-' in text else f"{country}-{text}"
+        # the cantons of a zone without country are Swiss
+        return subdivision_code(text, row.cells.get('country') or 'CH')
 
     def complete(self, values, row):
         values['priority'] = values['priority'] or 0
