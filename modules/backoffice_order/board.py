@@ -7,8 +7,9 @@ RPC methods, under the user's access rights and record rules, as the web
 client's list does. A column's count and total are exact; its cards come
 fifty at a time."""
 import datetime as dt
+from decimal import Decimal
 
-from sql import Literal, Window
+from sql import Cast, Literal, Window
 from sql.aggregate import Count, Max, Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import RowNumber
@@ -17,6 +18,7 @@ from trytond.bus import Bus
 from trytond.i18n import gettext
 from trytond.pool import Pool, PoolMeta
 from trytond.rpc import RPC
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .exceptions import BoardRequestError
@@ -30,7 +32,12 @@ LABELS = {'urgent', 'near_window', 'manual_review'}
 CARD_FIELDS = [
     'number', 'party.rec_name', 'delivery_date', 'delivery_window.rec_name',
     'priority', 'driver.rec_name', 'label_urgent', 'label_near_window',
-    'manual_review', 'stage', 'currency.code']
+    'manual_review', 'stage', 'currency.code', 'currency.digits']
+
+
+def _amount(value, digits):
+    "An amount as the database gives it (a float on SQLite), rounded"
+    return Decimal(str(value or 0)).quantize(Decimal(1).scaleb(-digits))
 
 
 class Sale(metaclass=PoolMeta):
@@ -50,8 +57,10 @@ class Sale(metaclass=PoolMeta):
     def on_modification(cls, mode, sales, field_names=None):
         super().on_modification(mode, sales, field_names=field_names)
         # ids only: an open board re-reads them through RPC, where the
-        # access rules of its user apply
-        Bus.publish(CHANNEL, {'orders': [s.id for s in sales]})
+        # access rules of its user apply; PostgreSQL's notifications take
+        # 8,000 bytes at most
+        for ids in grouped_slice([s.id for s in sales], 500):
+            Bus.publish(CHANNEL, {'orders': list(ids)})
 
     @classmethod
     def board_load(cls, filters=None, sizes=None):
@@ -99,7 +108,7 @@ class Sale(metaclass=PoolMeta):
         """What changes whenever an order of the company is created,
         edited or deleted: the boards that poll compare it"""
         table = cls.__table__()
-        query = cls.search(cls._board_company_domain(), query=True)
+        query = cls.search(cls._board_company_domain(), order=[], query=True)
         cursor = Transaction().connection.cursor()
         cursor.execute(*table.select(
                 Count(Literal('*')), Max(table.id),
@@ -247,15 +256,30 @@ class Sale(metaclass=PoolMeta):
     def _board_figures(cls, domain):
         "{stage id: (count, untaxed total)} of the orders of domain"
         table = cls.__table__()
-        query = cls.search(domain, query=True)
-        untaxed, = cls.order_untaxed_amount({None: (table, None)})
+        query = cls.search(domain, order=[], query=True)
+        untaxed = cls._board_untaxed(table)
         cursor = Transaction().connection.cursor()
         cursor.execute(*table.select(
                 table.stage, Count(Literal('*')), Sum(untaxed),
                 where=table.id.in_(query),
                 group_by=[table.stage]))
-        return {stage: (count, total or 0)
+        digits = cls._board_company_digits()
+        return {stage: (count, _amount(total, digits))
             for stage, count, total in cursor}
+
+    @classmethod
+    def _board_untaxed(cls, table):
+        "The untaxed amount of the order as the graph by stage sums it"
+        untaxed, = cls.order_untaxed_amount({None: (table, None)})
+        # SQLite keeps decimals as text
+        return Cast(untaxed, cls.untaxed_amount_cache.sql_type().base)
+
+    @classmethod
+    def _board_company_digits(cls):
+        pool = Pool()
+        Company = pool.get('company.company')
+        company = Transaction().context.get('company')
+        return Company(company).currency.digits if company else 2
 
     @classmethod
     def _board_ranked(cls, domain):
@@ -263,7 +287,7 @@ class Sale(metaclass=PoolMeta):
         in their column: the most pressing first (by priority, then by
         delivery date)"""
         table = cls.__table__()
-        query = cls.search(domain, query=True)
+        query = cls.search(domain, order=[], query=True)
         pressing = Case(*((table.priority == key, Literal(i))
                 for i, (key, _) in enumerate(reversed(PRIORITIES))),
             else_=Literal(len(PRIORITIES)))
@@ -271,7 +295,7 @@ class Sale(metaclass=PoolMeta):
                     pressing.asc,
                     table.delivery_date.asc.nulls_last,
                     table.id.asc]))
-        untaxed, = cls.order_untaxed_amount({None: (table, None)})
+        untaxed = cls._board_untaxed(table)
         return table.select(
             table.id, table.stage, rank.as_('rank'), untaxed.as_('untaxed'),
             where=table.id.in_(query))
@@ -308,7 +332,8 @@ class Sale(metaclass=PoolMeta):
                     'number': values['number'] or '',
                     'client': (values.get('party.') or {}).get(
                         'rec_name', ''),
-                    'untaxed': untaxed[values['id']] or 0,
+                    'untaxed': _amount(untaxed[values['id']],
+                        (values.get('currency.') or {}).get('digits', 2)),
                     'currency': (values.get('currency.') or {}).get(
                         'code', ''),
                     'delivery_date': values['delivery_date'],

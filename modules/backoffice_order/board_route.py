@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from werkzeug.utils import redirect
 
+from trytond import config
 from trytond.i18n import gettext
 from trytond.protocols.wrappers import Response, abort, with_pool
 from trytond.transaction import Transaction
@@ -41,22 +42,25 @@ TEXTS = {
     'orders': 'backoffice_order.msg_board_orders',
     'untaxed': 'backoffice_order.msg_board_untaxed',
     'selected': 'backoffice_order.msg_board_selected',
-    'moved': 'backoffice_order.msg_board_moved',
-    'changed_reload': 'backoffice_order.msg_board_changed_reload',
     'urgent': 'backoffice_order.msg_label_urgent',
     'near_window': 'backoffice_order.msg_label_near_window',
     'manual_review': 'backoffice_order.msg_label_manual_review',
     }
 
 
-def _texts(pool, user):
-    "The page's words in the language of user"
+def _page_values(pool, user):
+    """The page's words in the language of user, and whether the page
+    follows the others through the bus (else it polls)"""
     User = pool.get('res.user')
-    with Transaction().start(pool.database_name, user, readonly=True):
+    with Transaction().start(
+            pool.database_name, user, readonly=True) as transaction:
         language = User(user).language
         code = language.code if language else None
         with Transaction().set_context(language=code):
-            return {key: gettext(message) for key, message in TEXTS.items()}
+            texts = {key: gettext(message) for key, message in TEXTS.items()}
+        bus = (config.getboolean('bus', 'allow_subscribe', default=False)
+            and transaction.database.has_channel())
+    return texts, bus
 
 
 @app.route('/<database_name>/backoffice/board', methods=['GET'])
@@ -68,10 +72,11 @@ def board(request, pool):
         page = json.dumps(request.full_path.rstrip('?'))
         return redirect('/#%s/url;url=%s' % (
                 quote(pool.database_name), quote(page)))
-    texts = _texts(pool, user)
+    texts, bus = _page_values(pool, user)
     with open(os.path.join(FOLDER, 'board.html'), encoding='utf-8') as file:
         page = file.read()
     page = page.replace('{title}', html.escape(texts['title'])).replace(
+        '{bus}', 'true' if bus else 'false').replace(
         # JSON in a script element: "<" escaped, so no text can close it
         '{texts}', json.dumps(texts).replace('<', '\\u003c'))
     return Response(page, content_type='text/html; charset=utf-8',

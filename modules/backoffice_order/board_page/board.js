@@ -12,6 +12,8 @@
     const texts = JSON.parse(document.getElementById('texts').textContent);
     const CHANNEL = 'backoffice.order.board';
     const POLL = 2000;
+    // beside the bus, in case a message was lost (a server restart)
+    const SAFETY_POLL = 30000;
     const FILTERS = ['text', 'party', 'zone', 'driver', 'priority', 'label',
         'date_from', 'date_to'];
     const NUMBERS = ['party', 'zone', 'driver'];
@@ -35,7 +37,7 @@
     class RPCError extends Error {}
 
     async function rpc(method, params) {
-        const response = await fetch(`/${encodeURIComponent(database)}/`, {
+        const response = await fetch(`/${encodeURIComponent(database)}/rpc/`, {
             method: 'POST',
             credentials: 'same-origin',
             headers: {'Content-Type': 'application/json'},
@@ -350,7 +352,11 @@
 
     // Live: the bus where the server has one (PostgreSQL), else polling
     async function listen() {
+        if (document.body.dataset.bus !== 'true') {
+            return poll(POLL);
+        }
         let last = null;
+        let polling = false;
         for (;;) {
             let response;
             try {
@@ -363,10 +369,14 @@
                             last_message: last, channels: [CHANNEL]}),
                     });
             } catch (error) {
-                return poll();
+                return poll(POLL);
             }
             if (!response.ok) {
-                return poll();
+                return poll(POLL);
+            }
+            if (!polling) {
+                polling = true;
+                poll(SAFETY_POLL);
             }
             const answer = await response.json();
             if (answer.message) {
@@ -376,9 +386,10 @@
         }
     }
 
-    async function poll() {
+    async function poll(interval) {
         for (;;) {
-            await new Promise((resolve) => window.setTimeout(resolve, POLL));
+            await new Promise(
+                (resolve) => window.setTimeout(resolve, interval));
             try {
                 const stamp = await rpc('model.sale.sale.board_stamp', []);
                 if (stamp !== state.stamp) {
