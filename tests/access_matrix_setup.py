@@ -162,6 +162,7 @@ def build():
                 'confirm': sale('quotation'),
                 'cancel': sale(),
                 'move': sale(),
+                'board': sale(),
                 'discount': sale(),
                 'split': sale(quantity=4),
                 'approve': request(),

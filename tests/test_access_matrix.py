@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -255,6 +256,23 @@ def act_order_change_stage(s, fx, data):
         raise Refused("not moved")
 
 
+def act_order_board_read(s, fx, data):
+    new = str(data['stages']['new'])
+    # every order of New, not only the first cards
+    board = s('model.sale.sale.board_load', {}, {new: 500})
+    if not any(c['id'] == fx['board'] for stage in board['stages']
+            for c in stage['cards']):
+        raise Refused("the order is not on the board")
+
+
+def act_order_board_move(s, fx, data):
+    stage = data['stages']['confirmed']
+    answer = s('model.sale.sale.board_move', [fx['board']], stage, {})
+    if answer[str(fx['board'])]:
+        # the board shows the refusal on the card
+        raise Refused(answer[str(fx['board'])])
+
+
 def _lines(key):
     "The lines of the fixture's order key and the number of orders"
     def snapshot(s, fx, data):
@@ -433,6 +451,8 @@ ACTIONS = {
     'order.confirm': (_sale_state('confirm'), act_order_confirm),
     'order.cancel': (_sale_state('cancel'), act_order_cancel),
     'order.change_stage': (_sale_state('move'), act_order_change_stage),
+    'order.board': (None, act_order_board_read),
+    'order.board move': (_sale_state('board'), act_order_board_move),
     'timeline.read': (None, act_timeline_read),
     'timeline.create': (_activities, act_timeline_create),
     'timeline.write': (_activities, act_timeline_write),
@@ -486,7 +506,10 @@ def server(tmp_path_factory):
     config = var / 'trytond.conf'
     config.write_text(
         f"[database]\nuri = {uri}\npath = {var}\n"
-        f"[web]\nlisten = 127.0.0.1:{port}\n")
+        f"[web]\nlisten = 127.0.0.1:{port}\n"
+        # the order board's live updates, where the database has a bus
+        + ("[bus]\nallow_subscribe = True\nlong_polling_timeout = 5\n"
+            if uri.startswith('postgresql') else ''))
     log = (var / 'trytond.log').open('w')
     process = subprocess.Popen(
         # -d loads the database's pool at start: a pool trytond 8.0 first
@@ -569,3 +592,47 @@ def test_access_matrix(server):
         f" database built in {server['built']:.0f} s, matrix run in "
         f"{time.monotonic() - started:.0f} s")
     assert not deviations, '\n'.join(deviations)
+
+
+def test_board_bus(server):
+    """A move reaches the open boards through the bus within 2 s, as the
+    ids of the orders only: the boards re-read them under their user's
+    access rights (PostgreSQL; on SQLite the boards poll)"""
+    if 'postgresql' not in (os.environ.get('TRYTOND_DATABASE_URI') or ''):
+        pytest.skip("the bus needs PostgreSQL")
+    url, data = server['url'], server['data']
+    bus = url[:-len('rpc/')] + 'bus'
+    listener = Session(url, 'sales', data['password'])
+    reviewer = Session(url, 'reviewer', data['password'])
+    order = data['fixtures']['none']['board']
+    received = []
+
+    def listen():
+        last, deadline = None, time.monotonic() + 30
+        while not received and time.monotonic() < deadline:
+            request = urllib.request.Request(bus, method='POST',
+                data=json.dumps({'last_message': last,
+                        'channels': ['backoffice.order.board']}).encode(),
+                headers={'Content-Type': 'application/json',
+                    'Authorization': listener.authorization})
+            with urllib.request.urlopen(request, timeout=30) as response:
+                answer = json.loads(response.read())
+            message = answer.get('message')
+            if message:
+                last = message['message_id']
+                if order in message.get('orders', []):
+                    received.append((time.monotonic(), message))
+
+    thread = threading.Thread(target=listen)
+    thread.start()
+    # the server listens from the first subscription on
+    time.sleep(1)
+    moved = time.monotonic()
+    answer = reviewer('model.sale.sale.board_move', [order],
+        data['stages']['confirmed'], {})
+    assert answer == {str(order): None}
+    thread.join(timeout=40)
+    assert received, "no bus message for the moved order"
+    at, message = received[0]
+    assert at - moved < 2, at - moved
+    assert set(message) == {'orders', 'message_id'}, message

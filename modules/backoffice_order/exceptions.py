@@ -50,3 +50,7 @@ class ActivityReadOnlyError(AccessError):
 
 class ChangeStageInputError(UserError):
     "Change Stage given no stage or stages it did not show"
+
+
+class BoardRequestError(UserError):
+    "A request of the board page that the board cannot answer"
