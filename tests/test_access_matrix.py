@@ -485,6 +485,16 @@ ACTIONS = {
     }
 
 
+def web_client():
+    "The folder of the web client (scripts/test installs it first)"
+    sys.path.insert(0, str(ROOT / 'scripts'))
+    try:
+        import demo
+        return demo.install_sao()
+    finally:
+        sys.path.remove(str(ROOT / 'scripts'))
+
+
 @pytest.fixture(scope='module')
 def server(tmp_path_factory):
     "A trytond server on a database built for the test, and its data"
@@ -506,7 +516,7 @@ def server(tmp_path_factory):
     config = var / 'trytond.conf'
     config.write_text(
         f"[database]\nuri = {uri}\npath = {var}\n"
-        f"[web]\nlisten = 127.0.0.1:{port}\n"
+        f"[web]\nlisten = 127.0.0.1:{port}\nroot = {web_client()}\n"
         # the order board's live updates, where the database has a bus
         + ("[bus]\nallow_subscribe = True\nlong_polling_timeout = 5\n"
             if uri.startswith('postgresql') else ''))
@@ -636,3 +646,50 @@ def test_board_bus(server):
     at, message = received[0]
     assert at - moved < 2, at - moved
     assert set(message) == {'orders', 'message_id'}, message
+
+
+def test_board_live_in_browser(server):
+    """Two users' boards in Chromium: the order the reviewer moves leaves
+    the Sales user's column New without reload, within 2 s through the
+    bus on PostgreSQL, within the poll on SQLite"""
+    from backoffice_testing.browser import CHROMIUM, CHROMIUM_ARGS, login
+    from playwright.sync_api import sync_playwright
+
+    url, data = server['url'], server['data']
+    root, name = url[:-len('rpc/')].rsplit('/', 2)[:2]
+    order = data['fixtures']['credit']['board']
+    number, = Session(url, 'sales_admin', data['password']).read(
+        'sale.sale', [order], ['number'])
+    board = f"{root}/{name}/backoffice/board?text={number['number']}"
+    in_new = (f'.column:has(h2:text-is("New")) '
+        f'.card[data-id="{order}"]')
+    postgresql = 'postgresql' in (
+        os.environ.get('TRYTOND_DATABASE_URI') or '')
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            pages = {}
+            for user in ['sales', 'reviewer']:
+                page = browser.new_context().new_page()
+                page.set_default_timeout(30_000)
+                login(page, {'url': f'{root}/#{name}',
+                        'password': data['password']}, user)
+                page.goto(board)
+                page.wait_for_selector(in_new)
+                pages[user] = page
+            pages['reviewer'].locator(in_new).locator('select').select_option(
+                label="Confirmed")
+            pages['reviewer'].wait_for_selector(in_new, state='detached')
+            moved = time.monotonic()
+            pages['sales'].wait_for_selector(in_new, state='detached',
+                timeout=10_000)
+            seen = time.monotonic() - moved
+        finally:
+            browser.close()
+    sale, = Session(url, 'sales_admin', data['password']).read(
+        'sale.sale', [order], ['stage'])
+    assert sale['stage'] == data['stages']['confirmed']
+    print(f"\nthe other board followed in {seen:.1f} s "
+        f"({'bus' if postgresql else 'poll'})")
+    assert seen < (2 if postgresql else 5), seen
