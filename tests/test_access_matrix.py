@@ -674,7 +674,7 @@ def test_board_live_in_browser(server):
                 page = browser.new_context().new_page()
                 page.set_default_timeout(30_000)
                 login(page, {'url': f'{root}/#{name}',
-                        'password': data['password']}, user)
+                        'password': data['password']}, user, settle=False)
                 page.goto(board)
                 page.wait_for_selector(in_new)
                 pages[user] = page

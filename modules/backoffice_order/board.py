@@ -111,7 +111,7 @@ class Sale(metaclass=PoolMeta):
         query = cls.search(cls._board_company_domain(), order=[], query=True)
         cursor = Transaction().connection.cursor()
         cursor.execute(*table.select(
-                Count(Literal('*')), Max(table.id),
+                Count(table.id), Max(table.id),
                 Max(Coalesce(table.write_date, table.create_date)),
                 where=table.id.in_(query)))
         count, newest, last = cursor.fetchone()
@@ -260,7 +260,7 @@ class Sale(metaclass=PoolMeta):
         untaxed = cls._board_untaxed(table)
         cursor = Transaction().connection.cursor()
         cursor.execute(*table.select(
-                table.stage, Count(Literal('*')), Sum(untaxed),
+                table.stage, Count(table.id), Sum(untaxed),
                 where=table.id.in_(query),
                 group_by=[table.stage]))
         digits = cls._board_company_digits()
