@@ -23,6 +23,7 @@ orders with the list's fields and the count of its tab.
         [--db-cache /tmp/bench-cache] [--keep]
 """
 import sys
+from decimal import Decimal
 
 from bench_order import PAGE_FIELDS, build, timed
 from benchlib import (
@@ -57,7 +58,9 @@ def main():
 
 
 def end_orders(args, fixtures):
-    "All but the first args.open orders go to Delivered or Cancelled"
+    """All but the first args.open orders go to Delivered or Cancelled;
+    each order gets the state of its stage and, from Confirmed on, the
+    amounts the sale caches at confirmation"""
     from sql.operators import Mod
 
     from trytond.pool import Pool
@@ -74,6 +77,15 @@ def end_orders(args, fixtures):
         cursor.execute(*table.update(
                 [table.stage, table.state], [stages[stage], state],
                 where=(table.id >= first) & (Mod(table.id, 2) == rest)))
+    cursor.execute(*table.update(
+            [table.state, table.untaxed_amount_cache, table.tax_amount_cache,
+                table.total_amount_cache], ['draft', None, None, None],
+            where=table.stage == stages['new']))
+    cursor.execute(*table.update(
+            [table.untaxed_amount_cache, table.tax_amount_cache,
+                table.total_amount_cache],
+            [Decimal('10'), Decimal('0'), Decimal('10')],
+            where=table.stage != stages['new']))
     cursor.execute('ANALYZE')
 
 

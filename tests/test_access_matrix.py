@@ -652,7 +652,7 @@ def test_board_live_in_browser(server):
     """Two users' boards in Chromium: the order the reviewer moves leaves
     the Sales user's column New without reload, within 2 s through the
     bus on PostgreSQL, within the poll on SQLite"""
-    from backoffice_testing.browser import CHROMIUM, CHROMIUM_ARGS, login
+    from backoffice_testing.browser import CHROMIUM, CHROMIUM_ARGS
     from playwright.sync_api import sync_playwright
 
     url, data = server['url'], server['data']
@@ -673,8 +673,12 @@ def test_board_live_in_browser(server):
             for user in ['sales', 'reviewer']:
                 page = browser.new_context().new_page()
                 page.set_default_timeout(30_000)
-                login(page, {'url': f'{root}/#{name}',
-                        'password': data['password']}, user, settle=False)
+                # the web client's login, which sets the session cookie
+                # of the database's path
+                answer = page.request.post(f'{root}/{name}/session/login',
+                    data={'params': [
+                            user, {'password': data['password']}, 'en']})
+                assert answer.ok, answer.text()
                 page.goto(board)
                 page.wait_for_selector(in_new)
                 pages[user] = page

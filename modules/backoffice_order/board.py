@@ -9,13 +9,14 @@ fifty at a time."""
 import datetime as dt
 from decimal import Decimal
 
-from sql import Cast, Literal, Window
+from sql import Cast, Literal, Null, Window
 from sql.aggregate import Count, Max, Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import RowNumber
 
 from trytond.bus import Bus
 from trytond.i18n import gettext
+from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 from trytond.rpc import RPC
 from trytond.tools import grouped_slice
@@ -97,11 +98,11 @@ class Sale(metaclass=PoolMeta):
         domain = cls._board_domain(filters, stages)
         ranked = cls._board_ranked(domain)
         cursor = Transaction().connection.cursor()
-        cursor.execute(*ranked.select(ranked.id, ranked.untaxed,
+        cursor.execute(*ranked.select(ranked.id,
                 where=(ranked.stage == stage.id)
                 & (ranked.rank > offset) & (ranked.rank <= offset + PAGE),
                 order_by=[ranked.rank]))
-        return cls._board_cards_of(dict(cursor))
+        return cls._board_cards_of([i for i, in cursor])
 
     @classmethod
     def board_stamp(cls):
@@ -257,9 +258,9 @@ class Sale(metaclass=PoolMeta):
         "{stage id: (count, untaxed total)} of the orders of domain"
         table = cls.__table__()
         query = cls.search(domain, order=[], query=True)
-        untaxed = cls._board_untaxed(table)
+        orders, untaxed = cls._board_untaxed(table, lambda c: c.in_(query))
         cursor = Transaction().connection.cursor()
-        cursor.execute(*table.select(
+        cursor.execute(*orders.select(
                 table.stage, Count(table.id), Sum(untaxed),
                 where=table.id.in_(query),
                 group_by=[table.stage]))
@@ -268,11 +269,32 @@ class Sale(metaclass=PoolMeta):
             for stage, count, total in cursor}
 
     @classmethod
-    def _board_untaxed(cls, table):
-        "The untaxed amount of the order as the graph by stage sums it"
-        untaxed, = cls.order_untaxed_amount({None: (table, None)})
+    def _board_untaxed(cls, table, of_orders):
+        """The orders of table joined to the amount of their lines, and the
+        untaxed amount of each as the graph by stage sums it (the cache,
+        else the lines)
+
+        of_orders(column) restricts the lines to the orders counted: one
+        aggregate joined, where a sub-query per order took seconds at
+        100,000 orders."""
+        pool = Pool()
+        Line = pool.get('sale.line')
+        line = Line.__table__()
+        sale = cls.__table__()
+        # the lines of the orders not yet quoted only: the others have
+        # their amount in the cache
+        uncached = sale.select(sale.id,
+            where=(sale.untaxed_amount_cache == Null) & of_orders(sale.id))
+        lines = line.select(line.sale,
+            Sum(Coalesce(line.quantity, 0)
+                * Coalesce(line.unit_price, 0)).as_('amount'),
+            where=(line.type == 'line') & line.sale.in_(uncached),
+            group_by=[line.sale])
+        orders = table.join(lines, 'LEFT',
+            condition=lines.sale == table.id)
+        untaxed = Coalesce(table.untaxed_amount_cache, lines.amount)
         # SQLite keeps decimals as text
-        return Cast(untaxed, cls.untaxed_amount_cache.sql_type().base)
+        return orders, Cast(untaxed, cls.untaxed_amount_cache.sql_type().base)
 
     @classmethod
     def _board_company_digits(cls):
@@ -295,9 +317,8 @@ class Sale(metaclass=PoolMeta):
                     pressing.asc,
                     table.delivery_date.asc.nulls_last,
                     table.id.asc]))
-        untaxed = cls._board_untaxed(table)
         return table.select(
-            table.id, table.stage, rank.as_('rank'), untaxed.as_('untaxed'),
+            table.id, table.stage, rank.as_('rank'),
             where=table.id.in_(query))
 
     @classmethod
@@ -306,23 +327,30 @@ class Sale(metaclass=PoolMeta):
         ranked = cls._board_ranked(domain)
         cursor = Transaction().connection.cursor()
         cursor.execute(*ranked.select(
-                ranked.id, ranked.untaxed, ranked.stage, ranked.rank,
+                ranked.id, ranked.stage, ranked.rank,
                 where=ranked.rank <= max(sizes.values(), default=PAGE),
                 order_by=[ranked.stage, ranked.rank]))
-        untaxed = {i: amount for i, amount, stage, rank in cursor
-            if rank <= sizes[stage]}
+        ids = [i for i, stage, rank in cursor if rank <= sizes[stage]]
         cards = {}
-        for card in cls._board_cards_of(untaxed):
+        for card in cls._board_cards_of(ids):
             cards.setdefault(card['stage'], []).append(card)
         return cards
 
     @classmethod
-    def _board_cards_of(cls, untaxed):
-        """The cards of the orders of untaxed, {id: untaxed amount} in the
-        order of the column"""
-        position = {i: n for n, i in enumerate(untaxed)}
+    def _board_cards_of(cls, ids):
+        "The cards of the orders ids, in the order of the column"
+        table = cls.__table__()
+        orders, amount = cls._board_untaxed(
+            table, lambda c: fields.SQL_OPERATORS['in'](c, ids))
+        cursor = Transaction().connection.cursor()
+        untaxed = {}
+        if ids:
+            cursor.execute(*orders.select(table.id, amount,
+                    where=fields.SQL_OPERATORS['in'](table.id, ids)))
+            untaxed = dict(cursor)
+        position = {i: n for n, i in enumerate(ids)}
         # read answers in the order of the table
-        rows = sorted(cls.read(list(untaxed), CARD_FIELDS),
+        rows = sorted(cls.read(ids, CARD_FIELDS),
             key=lambda r: position[r['id']])
         cards = []
         for values in rows:

@@ -37,17 +37,14 @@ def wait_http(url, process, timeout):
     return False
 
 
-def login(page, demo, user, settle=True):
-    """Log in to the web client as user; settle waits for its requests to
-    end (a web client listening to the bus always has one open)"""
+def login(page, demo, user):
     page.goto(demo['url'])
     page.fill('input#login', user)
     page.click('.login-dialog button[type=submit]')
     page.fill('input[type=password]', demo['password'])
     page.keyboard.press('Enter')
     page.wait_for_selector('.login-dialog', state='detached')
-    if settle:
-        page.wait_for_load_state('networkidle')
+    page.wait_for_load_state('networkidle')
 
 
 def menu_rows(page, name):
