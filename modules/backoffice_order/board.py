@@ -5,7 +5,8 @@
 The board page (board_route.py) reads and moves orders only through these
 RPC methods, under the user's access rights and record rules, as the web
 client's list does. A column's count and total are exact; its cards come
-fifty at a time."""
+fifty at a time. Slightly above 400 lines: the four methods the page calls
+keep beside them the checks of everything the page sends."""
 import datetime as dt
 from decimal import Decimal
 
