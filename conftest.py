@@ -22,6 +22,9 @@ import unittest
 
 import pytest
 
+# the browser tests' fixtures (the demo server, a Chromium page)
+pytest_plugins = ['backoffice_testing.browser']
+
 os.environ.setdefault('TRYTOND_DATABASE_URI', 'sqlite://')
 if os.environ['TRYTOND_DATABASE_URI'].startswith('sqlite'):
     # Every clean_timeout seconds trytond 8.0 syncs its caches through the

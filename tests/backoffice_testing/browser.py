@@ -1,12 +1,26 @@
 # This file is part of BackOffice for Tryton.  The COPYRIGHT file at the top
 # level of this repository contains the full copyright notices and license terms.
-"""What the browser tests share: Chromium's launch, a free port, the web
-client's login and its menu"""
+"""What the browser tests share: the demo server (built once per run, or
+restored from the test-database cache) and a Chromium page as fixtures,
+which the root conftest.py loads as a plugin, and the web client's login
+and its menu"""
+import hashlib
+import os
+import shutil
+import signal
 import socket
+import sqlite3
+import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
+import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+# the repository (the suite is installed in editable mode)
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / 'var' / 'screenshots'
 
 CHROMIUM = '/usr/bin/chromium'
 # Without the background-networking flags Chromium keeps dialling out, which
@@ -87,3 +101,107 @@ def open_menu(page, *path):
         except PlaywrightTimeoutError:
             continue
     tab.wait_for()
+
+
+DEMO_FILES = ['db/backoffice.sqlite', 'db/backoffice.modules',
+    'admin-password']
+
+
+def demo_cache():
+    """The folder keeping the demo built from this code and these demo
+    scripts, under the suite's test-database cache (scripts/test sets
+    DB_CACHE), or None"""
+    if not os.environ.get('DB_CACHE'):
+        return None
+    digest = hashlib.sha1()
+    for path in sorted([*(ROOT / 'scripts').glob('*.py'),
+                *(ROOT / 'modules').rglob('*.py'),
+                *(ROOT / 'modules').rglob('*.xml')]):
+        digest.update(path.read_bytes())
+    return Path(os.environ['DB_CACHE']) / f'demo-{digest.hexdigest()[:16]}'
+
+
+def keep_demo(var, cache):
+    "Copy the demo just built into the cache, before any test changes it"
+    building = cache.with_name(cache.name + '.tmp')
+    shutil.rmtree(building, ignore_errors=True)
+    (building / 'db').mkdir(parents=True)
+    # the server has the database open: SQLite's backup copies it whole
+    source = sqlite3.connect(var / DEMO_FILES[0])
+    target = sqlite3.connect(building / DEMO_FILES[0])
+    with target:
+        source.backup(target)
+    source.close()
+    target.close()
+    for name in DEMO_FILES[1:]:
+        shutil.copy(var / name, building / name)
+    try:
+        building.rename(cache)
+    except OSError:
+        # another run kept it first
+        shutil.rmtree(building)
+
+
+@pytest.fixture(scope='session')
+def demo(tmp_path_factory):
+    """The demo server, built from scratch in a folder of its own, or the
+    one running at BACKOFFICE_DEMO_URL from the folder BACKOFFICE_DEMO_VAR
+    (to try the browser tests against a demo at hand)"""
+    if os.environ.get('BACKOFFICE_DEMO_URL'):
+        var = Path(os.environ['BACKOFFICE_DEMO_VAR'])
+        yield {
+            'url': os.environ['BACKOFFICE_DEMO_URL'],
+            'password': (var / 'admin-password').read_text().strip(),
+            'var': var,
+            }
+        return
+    var = tmp_path_factory.mktemp('demo')
+    cache = demo_cache()
+    if cache and (cache / 'admin-password').exists():
+        (var / 'db').mkdir()
+        for name in DEMO_FILES:
+            shutil.copy(cache / name, var / name)
+    port = free_port()
+    log = (var / 'demo.log').open('w')
+    process = subprocess.Popen(
+        [ROOT / 'scripts' / 'demo', '--var', var, '--port', str(port)],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f'http://127.0.0.1:{port}/'
+    try:
+        # a full demo build: a few minutes alone, longer beside the
+        # PostgreSQL run of the suite
+        if not wait_http(url, process, timeout=1800):
+            pytest.fail(
+                "the demo server did not come up:\n"
+                + (var / 'demo.log').read_text()[-5000:])
+        if cache and not (cache / 'admin-password').exists():
+            keep_demo(var, cache)
+        yield {
+            'url': url,
+            'password': (var / 'admin-password').read_text().strip(),
+            'var': var,
+            }
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture
+def page(request):
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={'width': 1400, 'height': 900})
+        page.set_default_timeout(30_000)
+        try:
+            yield page
+        finally:
+            report = getattr(request.node, 'rep_call', None)
+            if report is None or report.failed:
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(
+                    path=SCREENSHOTS / f'{request.node.name}.png',
+                    full_page=True)
+            browser.close()
