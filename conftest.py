@@ -267,9 +267,11 @@ def activate_modules_once(modules, *setup):
     name = '-'.join(sorted(modules))
     if setup:
         name += '--' + '|'.join(tools._func_name(f) for f in setup)
+    # the database of the tests before, whose connections a restore on
+    # PostgreSQL could not drop (drop_db closes them first)
+    test_tryton.drop_db()
     if test_tryton.restore_db_cache(name):
         return proteus_config.set_trytond()
-    test_tryton.drop_db()
     test_tryton.activate_module(sorted(modules))
     config = proteus_config.set_trytond()
     for func in setup:

@@ -139,6 +139,9 @@ class ValueCheckMixin:
         elif isinstance(field, fields.Selection):
             if not isinstance(value, str):
                 cls._value_error(name, value, 'backoffice_zone.msg_value_type')
+            if '\x00' in value:
+                # PostgreSQL refuses it before Tryton checks the selection
+                cls._value_error(name, value, 'backoffice_zone.msg_value_nul')
         elif isinstance(field, fields.Char):
             cls._check_text(name, field, value)
         elif isinstance(field, (fields.Date, fields.Time, fields.DateTime)):

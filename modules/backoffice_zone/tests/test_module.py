@@ -865,6 +865,22 @@ class BackofficeZoneTestCase(
         self.assertEqual(cm.exception.message, message)
 
     @with_transaction()
+    def test_selection_nul_refused(self):
+        "A NUL character in a selection is refused before the database sees it"
+        pool = Pool()
+        Zone = pool.get('backoffice.zone')
+        Window = pool.get('backoffice.zone.window')
+        company = create_company()
+        with set_company(company):
+            zone, = Zone.create([{'name': "Bern", 'code': 'BE'}])
+            self._assert_refused(ValueCheckError,
+                'The value of field "Day" of "Delivery Window" contains a '
+                'NUL character, which cannot be stored.',
+                Window.create, [{'zone': zone.id, 'weekday': '\x00',
+                        'start': dt.time(8), 'end': dt.time(9)}])
+            self.assertEqual(Window.search_count([]), 0)
+
+    @with_transaction()
     def test_bad_patterns(self):
         "Malformed and reversed postal code patterns are refused"
         pool = Pool()
