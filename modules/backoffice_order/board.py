@@ -177,18 +177,18 @@ class Sale(metaclass=PoolMeta):
         "The domain of the orders on the board, filtered as filters say"
         if filters is None:
             filters = {}
-        if not isinstance(filters, dict) or not set(filters) <= set(
-                cls._board_filters()):
+        clauses = cls._board_filters()
+        if not isinstance(filters, dict) or not set(filters) <= set(clauses):
             raise BoardRequestError(gettext(
                     'backoffice_order.msg_board_bad_filters',
-                    names=', '.join(sorted(cls._board_filters()))))
+                    names=', '.join(sorted(clauses))))
         domain = cls._board_company_domain() + [
             ('stage', 'in', [s.id for s in stages])]
         for name, value in filters.items():
             if value in (None, ''):
                 continue
             try:
-                domain.append(cls._board_filters()[name](value))
+                domain.append(clauses[name](value))
             except (TypeError, ValueError) as exception:
                 raise BoardRequestError(gettext(
                         'backoffice_order.msg_board_bad_filter',
