@@ -123,6 +123,8 @@ SUITE = ['backoffice_zone', 'backoffice_client', 'backoffice_pricing',
 def pytest_configure(config):
     reuse_pools()
     import_modules_once()
+    if os.environ['TRYTOND_DATABASE_URI'].startswith('sqlite'):
+        no_lock_restarts()
     # before anything imports activate_module by name
     from trytond.tests import test_tryton
     test_tryton.activate_module = activate_on_layers(
@@ -141,6 +143,22 @@ def import_modules_once():
     from trytond.tools import misc
 
     misc.import_module = functools.cache(misc.import_module)
+
+
+def no_lock_restarts():
+    """On SQLite, grant every lock a transaction asks for at once
+
+    Upstream's transaction refuses a lock it did not take at its start,
+    and with_transaction (as the dispatcher) runs the whole test again
+    with it; SQLite's lock and lock_records do nothing (one writer at a
+    time), so the runs before the last were only time: a test confirming
+    orders under a credit limit ran ten times as long (test_bulk_move
+    16.6 s, 1.8 s with this). PostgreSQL keeps upstream's way, where the
+    locks are real."""
+    from trytond.transaction import Transaction
+
+    Transaction.lock_table = lambda self, table: None
+    Transaction.lock_records = lambda self, table, ids: None
 
 
 def reuse_pools():

@@ -667,8 +667,9 @@ class BackofficeOrderTestCase(OrderTestMixin, CompanyTestMixin,
             self.assertEqual(Sale.search([('text', 'ilike', 'nothing')]), [])
 
             window, = client.addresses[0].zone.windows
+            # last week's: its window has begun whatever time it is now
             monday = dt.date.today() - dt.timedelta(
-                days=dt.date.today().weekday())
+                days=dt.date.today().weekday() + 7)
             Sale.write([sale], {
                     'delivery_date': monday, 'delivery_window': window.id})
             self.assertTrue(Sale(sale.id).label_near_window)
