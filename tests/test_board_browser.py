@@ -4,10 +4,12 @@
 server (SQLite: the board follows other users by polling)
 
 Opened from the web client's menu with no second login; demo orders in
-their columns with exact counts; a drag and drop that persists; a refused
-move that snaps back with the server's message; a keyboard move; filters
-kept in the URL; a move by another user shown without reload; a user
-without sales sees no order; malformed requests get a 4xx."""
+their columns with exact counts; a drag and drop that persists; refused
+moves (no transition, a gated stage, the credit limit, an order moved
+by someone else) that snap back with the server's message; a keyboard
+move; filters kept in the URL; a move by another user shown without
+reload; a user without sales sees no order; malformed requests get a
+4xx."""
 import json
 import re
 from pathlib import Path
@@ -157,6 +159,82 @@ def test_board_daily_path(demo, browser):
     assert board.input_value('input[name=text]') == text
     assert sum(count(board, s['name']) for s in stages) >= 1
     assert not errors, errors
+
+
+def refused_with(board, order, stage, text):
+    "The card of order stands in the column of stage with the message text"
+    card = column(board, stage).locator(f'.card[data-id="{order}"]')
+    assert text in card.locator('.error').inner_text()
+
+
+def test_board_refusals(demo, browser):
+    """Moves the server refuses snap back with its message on the card: into
+    a stage gated for a group the user is not in, over the client's credit
+    limit, and of an order another user moved meanwhile"""
+    admin = open_board(new_page(browser), demo, 'admin')
+    stages = {s['name']: s['id'] for s in result(
+            admin, 'model.sale.sale.board_load', {}, None)['stages']}
+    group, = result(admin, 'model.res.group.search',
+        [['name', '=', "Sales Administrator"]], 0, None, None)
+    # only the office's managers cancel an order, as a supplier may decide
+    result(admin, 'model.backoffice.order.stage.write',
+        [stages["Cancelled"]], {'gate_group': group})
+    page = new_page(browser)
+    # the board's poll runs on timers the test stops for the last move
+    page.context.clock.install()
+    office = open_board(page, demo, 'office')
+    errors = []
+    office.on('pageerror', lambda error: errors.append(str(error)))
+    shown = [int(i) for i in column(office, "New").locator('.card')
+        .evaluate_all("cards => cards.map(c => c.dataset.id)")]
+    # the credit limit holds for the orders that ship on confirmation
+    credit = next(r['id'] for r in result(admin, 'model.sale.sale.read',
+            shown, ['shipment_method']) if r['shipment_method'] == 'order')
+    gated, stale = [i for i in shown if i != credit][:2]
+    party, = result(admin, 'model.sale.sale.read', [credit], ['party'])
+    limit, = result(admin, 'model.party.party.read', [party['party']],
+        ['credit_limit_amount'])
+    try:
+        # by the card's menu: a drag to a column out of view would scroll
+        # the board under the mouse
+        card = column(office, "New").locator(f'.card[data-id="{gated}"]')
+        card.locator('select').select_option(label="Cancelled")
+        wait_idle(office)
+        refused_with(office, gated, "New",
+            'Only the members of group "Sales Administrator" may move '
+            'orders into stage "Cancelled"')
+
+        result(admin, 'model.party.party.write', [party['party']],
+            {'credit_limit_amount': {'__class__': 'Decimal', 'decimal': '1'}})
+        card = column(office, "New").locator(f'.card[data-id="{credit}"]')
+        card.drag_to(column(office, "Confirmed").locator('.cards'))
+        wait_idle(office)
+        refused_with(office, credit, "New", "would exceed the credit limit")
+
+        # the office's board shows the order in New while the admin moves it
+        number = column(office, "New").locator(
+            f'.card[data-id="{stale}"] .number').inner_text()
+        office.fill('input[name=text]', number)
+        office.wait_for_url(re.compile(r'[?&]text='))
+        office.wait_for_function(
+            "(n) => [...document.querySelectorAll('.card .number')]"
+            ".every(e => e.innerText.includes(n))", arg=number)
+        office.clock.pause_at(office.evaluate("Date.now()") + 1000)
+        wait_idle(office)
+        moved = result(admin, 'model.sale.sale.board_move', [stale],
+            stages["Confirmed"], {str(stale): stages["New"]})
+        assert moved == {str(stale): None}
+        card = column(office, "New").locator(f'.card[data-id="{stale}"]')
+        card.locator('select').select_option(label="Cancelled")
+        wait_idle(office)
+        refused_with(office, stale, "Confirmed",
+            "was changed by someone else meanwhile")
+        assert not errors, errors
+    finally:
+        result(admin, 'model.backoffice.order.stage.write',
+            [stages["Cancelled"]], {'gate_group': None})
+        result(admin, 'model.party.party.write', [party['party']],
+            {'credit_limit_amount': limit['credit_limit_amount']})
 
 
 def test_board_follows_another_user(demo, browser):
