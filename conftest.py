@@ -121,6 +121,12 @@ SUITE = ['backoffice_zone', 'backoffice_client', 'backoffice_pricing',
 
 
 def pytest_configure(config):
+    speed_up_trytond_tests()
+
+
+def speed_up_trytond_tests():
+    """Install the speed-ups below; also called by the processes that the
+    tests start to build a database (tests/access_matrix_setup.py)"""
     reuse_pools()
     import_modules_once()
     if os.environ['TRYTOND_DATABASE_URI'].startswith('sqlite'):

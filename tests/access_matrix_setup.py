@@ -20,11 +20,20 @@ from decimal import Decimal
 from pathlib import Path
 
 from sql import Table
-from trytond.tests.test_tryton import (  # noqa: I001
-    DB_NAME, activate_module, backup_db_cache, restore_db_cache)
-from trytond.modules.company.tests import create_company, set_company
-from trytond.pool import Pool
-from trytond.transaction import Transaction, TransactionError
+
+# the suite's conftest: modules activated on the cached database of those
+# they build on, as the tests in the suite's process do
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from conftest import speed_up_trytond_tests  # noqa: E402,I001
+speed_up_trytond_tests()
+from trytond.tests import test_tryton  # noqa: E402,I001
+from trytond.tests.test_tryton import (  # noqa: E402,I001
+    DB_NAME, backup_db_cache, restore_db_cache)
+from trytond.modules.company.tests import (  # noqa: E402
+    create_company, set_company)
+from trytond.pool import Pool  # noqa: E402
+from trytond.transaction import (  # noqa: E402
+    Transaction, TransactionError)
 
 MODULES = [
     'backoffice_zone', 'backoffice_client', 'backoffice_pricing',
@@ -53,7 +62,7 @@ ROLES = {
 
 def main():
     if not restore_db_cache(CACHE_NAME):
-        activate_module(MODULES)
+        test_tryton.activate_module(MODULES)
         extras = {}
         while True:
             # as trytond's dispatcher: a transaction that needs a table
