@@ -176,9 +176,6 @@ def test_board_refusals(demo, browser):
             admin, 'model.sale.sale.board_load', {}, None)['stages']}
     group, = result(admin, 'model.res.group.search',
         [['name', '=', "Sales Administrator"]], 0, None, None)
-    # only the office's managers cancel an order, as a supplier may decide
-    result(admin, 'model.backoffice.order.stage.write',
-        [stages["Cancelled"]], {'gate_group': group})
     page = new_page(browser)
     # the board's poll runs on timers the test stops for the last move
     page.context.clock.install()
@@ -194,6 +191,9 @@ def test_board_refusals(demo, browser):
     party, = result(admin, 'model.sale.sale.read', [credit], ['party'])
     limit, = result(admin, 'model.party.party.read', [party['party']],
         ['credit_limit_amount'])
+    # only the office's managers cancel an order, as a supplier may decide
+    result(admin, 'model.backoffice.order.stage.write',
+        [stages["Cancelled"]], {'gate_group': group})
     try:
         # by the card's menu: a drag to a column out of view would scroll
         # the board under the mouse
