@@ -92,6 +92,21 @@ def new_page(browser):
     return page
 
 
+def refused_with(board, order, stage, text):
+    "The card of order stands in the column of stage with the message text"
+    card = column(board, stage).locator(f'.card[data-id="{order}"]')
+    assert text in card.locator('.error').inner_text()
+
+
+def search(board, text):
+    "Type text in the search box and wait for the board it filters"
+    board.fill('input[name=text]', text)
+    board.wait_for_url(re.compile(r'[?&]text='))
+    board.wait_for_function(
+        "(n) => [...document.querySelectorAll('.card .number')]"
+        ".every(e => e.innerText.includes(n))", arg=text)
+
+
 def test_board_daily_path(demo, browser):
     """The office opens the board, finds the demo orders in their columns,
     drags one to Confirmed, is refused a move New → Delivered, moves one
@@ -133,13 +148,13 @@ def test_board_daily_path(demo, browser):
     order = card.get_attribute('data-id')
     card.drag_to(column(board, "Delivered").locator('.cards'))
     wait_idle(board)
-    refused = column(board, "New").locator(f'.card[data-id="{order}"]')
-    assert re.search('cannot go from stage "New" to stage "Delivered"',
-        refused.locator('.error').inner_text())
+    refused_with(board, order, "New",
+        'cannot go from stage "New" to stage "Delivered"')
     assert count(board, "New") == before[0] - 1
 
     # the keyboard: "Move to…" of the card, first choice Confirmed
-    menu = refused.locator('select')
+    menu = column(board, "New").locator(
+        f'.card[data-id="{order}"] select')
     menu.focus()
     board.keyboard.press('ArrowDown')
     wait_idle(board)
@@ -149,22 +164,12 @@ def test_board_daily_path(demo, browser):
     # a search kept in the URL, so the board can be bookmarked
     number = column(board, "Confirmed").locator('.card .number').first
     text = number.inner_text()
-    board.fill('input[name=text]', text)
-    board.wait_for_url(re.compile(r'[?&]text='))
-    board.wait_for_function(
-        "(n) => [...document.querySelectorAll('.card .number')]"
-        ".every(e => e.innerText.includes(n))", arg=text)
+    search(board, text)
     board.reload()
     board.wait_for_selector('.column .card')
     assert board.input_value('input[name=text]') == text
     assert sum(count(board, s['name']) for s in stages) >= 1
     assert not errors, errors
-
-
-def refused_with(board, order, stage, text):
-    "The card of order stands in the column of stage with the message text"
-    card = column(board, stage).locator(f'.card[data-id="{order}"]')
-    assert text in card.locator('.error').inner_text()
 
 
 def test_board_refusals(demo, browser):
@@ -188,9 +193,9 @@ def test_board_refusals(demo, browser):
     credit = next(r['id'] for r in result(admin, 'model.sale.sale.read',
             shown, ['shipment_method']) if r['shipment_method'] == 'order')
     gated, stale = [i for i in shown if i != credit][:2]
-    party, = result(admin, 'model.sale.sale.read', [credit], ['party'])
-    limit, = result(admin, 'model.party.party.read', [party['party']],
-        ['credit_limit_amount'])
+    client, = result(admin, 'model.sale.sale.read', [credit],
+        ['party', 'party.credit_limit_amount'])
+    party, limit = client['party'], client['party.']['credit_limit_amount']
     # only the office's managers cancel an order, as a supplier may decide
     result(admin, 'model.backoffice.order.stage.write',
         [stages["Cancelled"]], {'gate_group': group})
@@ -204,7 +209,7 @@ def test_board_refusals(demo, browser):
             'Only the members of group "Sales Administrator" may move '
             'orders into stage "Cancelled"')
 
-        result(admin, 'model.party.party.write', [party['party']],
+        result(admin, 'model.party.party.write', [party],
             {'credit_limit_amount': {'__class__': 'Decimal', 'decimal': '1'}})
         card = column(office, "New").locator(f'.card[data-id="{credit}"]')
         card.drag_to(column(office, "Confirmed").locator('.cards'))
@@ -212,13 +217,8 @@ def test_board_refusals(demo, browser):
         refused_with(office, credit, "New", "would exceed the credit limit")
 
         # the office's board shows the order in New while the admin moves it
-        number = column(office, "New").locator(
-            f'.card[data-id="{stale}"] .number').inner_text()
-        office.fill('input[name=text]', number)
-        office.wait_for_url(re.compile(r'[?&]text='))
-        office.wait_for_function(
-            "(n) => [...document.querySelectorAll('.card .number')]"
-            ".every(e => e.innerText.includes(n))", arg=number)
+        search(office, column(office, "New").locator(
+                f'.card[data-id="{stale}"] .number').inner_text())
         office.clock.pause_at(office.evaluate("Date.now()") + 1000)
         wait_idle(office)
         moved = result(admin, 'model.sale.sale.board_move', [stale],
@@ -233,8 +233,8 @@ def test_board_refusals(demo, browser):
     finally:
         result(admin, 'model.backoffice.order.stage.write',
             [stages["Cancelled"]], {'gate_group': None})
-        result(admin, 'model.party.party.write', [party['party']],
-            {'credit_limit_amount': limit['credit_limit_amount']})
+        result(admin, 'model.party.party.write', [party],
+            {'credit_limit_amount': limit})
 
 
 def test_board_follows_another_user(demo, browser):

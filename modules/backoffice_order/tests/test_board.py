@@ -111,9 +111,7 @@ class BoardTestCase(OrderTestMixin, unittest.TestCase):
             sales = [self.create_sale(client, product) for _ in range(3)]
             bakery = self.create_sale(other, product, quantity=7)
             window, = client.addresses[0].zone.windows
-            # last week's: its window has begun whatever time it is now
-            monday = dt.date.today() - dt.timedelta(
-                days=dt.date.today().weekday() + 7)
+            monday = self.past_monday()
             Sale.write([sales[0]], {
                     'delivery_date': monday, 'delivery_window': window.id,
                     'priority': 'urgent', 'driver': driver.id})

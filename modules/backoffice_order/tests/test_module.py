@@ -95,6 +95,12 @@ class OrderTestMixin:
         sale.save()
         return sale
 
+    @staticmethod
+    def past_monday():
+        "Last week's Monday: a window of its day has begun, whatever the time"
+        today = dt.date.today()
+        return today - dt.timedelta(days=today.weekday() + 7)
+
     def stage(self, scheme, code):
         for stage in scheme.stages:
             if stage.code == code:
@@ -667,9 +673,7 @@ class BackofficeOrderTestCase(OrderTestMixin, CompanyTestMixin,
             self.assertEqual(Sale.search([('text', 'ilike', 'nothing')]), [])
 
             window, = client.addresses[0].zone.windows
-            # last week's: its window has begun whatever time it is now
-            monday = dt.date.today() - dt.timedelta(
-                days=dt.date.today().weekday() + 7)
+            monday = self.past_monday()
             Sale.write([sale], {
                     'delivery_date': monday, 'delivery_window': window.id})
             self.assertTrue(Sale(sale.id).label_near_window)
